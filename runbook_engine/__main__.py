@@ -1,0 +1,3 @@
+from runbook_engine.cli import main
+
+raise SystemExit(main())

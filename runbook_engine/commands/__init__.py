@@ -1,0 +1,1 @@
+"""Subcommands of `runbook`, discovered by file name (see runbook_engine.cli)."""

@@ -1,0 +1,1 @@
+"""YAML -> validated models. Every error carries file:line:column."""

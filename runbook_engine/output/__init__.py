@@ -1,0 +1,1 @@
+"""Event sinks: console, JSON, JUnit (and later the run journal, notifications)."""

@@ -1,0 +1,27 @@
+"""Loads every fixture module in tests/fixtures/ (real servers: sshd, S3, ACME, ...).
+
+Each server fixture is session-scoped, waits on readiness (a port that answers), and
+stops its process by PID when the session ends.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+_FIXTURES = Path(__file__).parent / "fixtures"
+
+pytest_plugins = [
+    f"tests.fixtures.{m.name}"
+    for m in pkgutil.iter_modules([str(_FIXTURES)])
+    if not m.name.startswith("_")
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
