@@ -1,0 +1,88 @@
+"""Local connection: the controller itself, for `localhost` / `ansible_connection: local`.
+
+Uses subprocess directly rather than invoke's runner: byte-exact stdin/stdout (binary files
+survive) and no watcher threads per command, which matters on a hot path.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from typing import BinaryIO
+
+from runbook_engine.connection.base import CommandResult
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class LocalStream:
+    def __init__(self, command: str) -> None:
+        self._proc = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert self._proc.stdin and self._proc.stdout
+        self.stdin: BinaryIO = self._proc.stdin
+        self.stdout: BinaryIO = self._proc.stdout
+
+    def wait(self) -> CommandResult:
+        if not self.stdin.closed:
+            self.stdin.close()
+        self.stdout.read()
+        stderr = self._proc.stderr.read() if self._proc.stderr else b""
+        rc = self._proc.wait()
+        return CommandResult(rc, b"", stderr)
+
+    def __enter__(self) -> LocalStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc.poll() is None:
+            _kill_group(self._proc)
+            self._proc.wait()
+        for f in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            if f and not f.closed:
+                f.close()
+
+
+class LocalConnection:
+    """Runs commands with /bin/sh on the controller."""
+
+    def __init__(self, host: str = "localhost") -> None:
+        self.host = host
+
+    def connect(self) -> None:
+        return None
+
+    def run(
+        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None
+    ) -> CommandResult:
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # so a timeout kills the whole command, children too
+        )
+        try:
+            out, err = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.communicate()
+            raise TimeoutError(f"command timed out after {timeout} s") from None
+        return CommandResult(proc.returncode, out, err)
+
+    def open_stream(self, command: str) -> LocalStream:
+        return LocalStream(command)
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,215 @@
+"""One sandboxed Jinja2 environment for the whole run.
+
+- `ImmutableSandboxedEnvironment`: templates can't reach Python internals nor mutate the
+  variables they are given.
+- Undefined variables fail loudly (`StrictUndefined`), but `x.y` on an undefined `x` stays
+  undefined until used, so `x.y | default(1)` and `x.y is defined` work as in Ansible.
+- A string that is exactly one `{{ expression }}` renders to the expression's native value
+  (a list stays a list); anything else renders to a string.
+- Compiled templates are cached by source text, and variables are handed to Jinja2 as a
+  ChainMap, never copied: rendering is on the hot path of every task on every host.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChainableUndefined, StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.runtime import Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from runbook_engine.errors import RunbookError
+
+
+class TemplateError(RunbookError):
+    """A template failed to compile or render (undefined variable, bad filter...)."""
+
+
+class RunbookUndefined(ChainableUndefined, StrictUndefined):
+    """Strict when used, chainable when only looked into (`x.y | default(..)`)."""
+
+    __slots__ = ()
+
+
+_SINGLE_EXPR = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}$", re.DOTALL)
+_MARKERS = ("{{", "{%", "{#")
+# Names a template may use without any inventory or playbook defining them.
+_GUARD_TESTS = {"defined", "undefined", "none"}
+_GUARD_FILTERS = {"default", "d", "mandatory"}
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and any(m in value for m in _MARKERS)
+
+
+class Templar:
+    """Renders values with one host's variables. Thread-safe; one per run."""
+
+    def __init__(self, search_paths: Sequence[Path] = ()) -> None:
+        self.search_paths = list(search_paths)
+        self.env = ImmutableSandboxedEnvironment(
+            undefined=RunbookUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do"],
+        )
+        self._expressions: dict[str, Any] = {}
+        self._templates: dict[str, Any] = {}
+        from runbook_engine import template_filters  # filters, tests, lookups
+
+        template_filters.install(self)
+
+    # -- compilation (cached) ----------------------------------------------------
+    def _expression(self, source: str) -> Any:
+        compiled = self._expressions.get(source)
+        if compiled is None:
+            try:
+                compiled = self.env.compile_expression(source, undefined_to_none=False)
+            except TemplateSyntaxError as exc:
+                raise TemplateError(f"template syntax in {source!r}: {exc.message}") from None
+            self._expressions[source] = compiled
+        return compiled._template
+
+    def _template(self, source: str) -> Any:
+        compiled = self._templates.get(source)
+        if compiled is None:
+            try:
+                compiled = self.env.from_string(source)
+            except TemplateSyntaxError as exc:
+                raise TemplateError(f"template syntax: {exc.message} (line {exc.lineno})") from None
+            self._templates[source] = compiled
+        return compiled
+
+    def _context(self, template: Any, variables: Mapping[str, Any]) -> Any:
+        return template.new_context(ChainMap(variables, self.env.globals), shared=True)  # type: ignore[arg-type]
+
+    # -- rendering -------------------------------------------------------------
+    def evaluate(self, expression: Any, variables: Mapping[str, Any]) -> Any:
+        """Evaluate a bare expression (`when`, `until`, `that`, `var`)."""
+        if not isinstance(expression, str):
+            return expression
+        source = expression.strip()
+        match = _SINGLE_EXPR.match(source)
+        if match:  # `when: "{{ x }}"` is tolerated, as Ansible does
+            source = match.group("expr").strip()
+        template = self._expression(source)
+        context = self._context(template, variables)
+        try:
+            for _ in template.root_render_func(context):
+                pass
+            result = context.vars["result"]
+            if isinstance(result, Undefined):
+                result._fail_with_undefined_error()
+        except UndefinedError as exc:
+            raise TemplateError(f"{exc.message} in {expression!r}") from None
+        except SecurityError as exc:
+            raise TemplateError(f"not allowed in a template: {exc} in {expression!r}") from None
+        except JinjaTemplateError as exc:
+            raise TemplateError(f"{exc} in {expression!r}") from None
+        except TemplateError:
+            raise
+        except Exception as exc:
+            raise TemplateError(f"{type(exc).__name__}: {exc} in {expression!r}") from None
+        return result
+
+    def render_string(self, source: str, variables: Mapping[str, Any]) -> str:
+        """Render a whole template text (the `template` module) to a string."""
+        template = self._template(source)
+        context = self._context(template, variables)
+        try:
+            return self.env.concat(template.root_render_func(context))  # type: ignore[attr-defined]
+        except UndefinedError as exc:
+            raise TemplateError(exc.message or "undefined variable") from None
+        except SecurityError as exc:
+            raise TemplateError(f"not allowed in a template: {exc}") from None
+        except TemplateError:
+            raise
+        except Exception as exc:
+            raise TemplateError(f"{type(exc).__name__}: {exc}") from None
+
+    def render(self, value: Any, variables: Mapping[str, Any]) -> Any:
+        """Render strings inside any structure; non-templates are returned as they are."""
+        if isinstance(value, str):
+            if not any(m in value for m in _MARKERS):
+                return value
+            match = _SINGLE_EXPR.match(value)
+            if match:
+                return self.evaluate(match.group("expr"), variables)
+            return self.render_string(value, variables)
+        if isinstance(value, Mapping):
+            return {self.render(k, variables): self.render(v, variables) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.render(v, variables) for v in value]
+        return value
+
+    def condition(self, expression: Any, variables: Mapping[str, Any]) -> bool:
+        """A `when`-style condition: a list means all of them."""
+        if isinstance(expression, list):
+            return all(self.condition(e, variables) for e in expression)
+        result = self.evaluate(expression, variables)
+        if isinstance(result, str):
+            return result.strip().lower() in ("true", "yes", "on", "1")
+        return bool(result)
+
+    # -- static analysis (load time) ---------------------------------------------
+    def referenced_names(self, value: Any, *, expression: bool = False) -> set[str]:
+        """Top-level variable names a value needs, minus those it guards itself with
+        `is defined`, `| default(...)` and the like. Used to report undefined variables
+        before any host is touched."""
+        names: set[str] = set()
+        for source, is_expr in _template_sources(value, expression):
+            try:
+                ast = self.env.parse(f"{{{{ {source} }}}}" if is_expr else source)
+            except TemplateSyntaxError as exc:
+                raise TemplateError(f"template syntax in {source!r}: {exc.message}") from None
+            names |= _needed_names(ast)
+        return names
+
+    def add_filters(self, filters: Mapping[str, Callable[..., Any]]) -> None:
+        self.env.filters.update(filters)
+
+    def add_tests(self, tests: Mapping[str, Callable[..., Any]]) -> None:
+        self.env.tests.update(tests)
+
+    def add_globals(self, values: Mapping[str, Any]) -> None:
+        self.env.globals.update(values)
+
+
+def _template_sources(value: Any, expression: bool) -> Iterable[tuple[str, bool]]:
+    if isinstance(value, str):
+        if expression:
+            match = _SINGLE_EXPR.match(value.strip())
+            yield (match.group("expr") if match else value), True
+        elif is_template(value):
+            yield value, False
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _template_sources(k, False)
+            yield from _template_sources(v, expression)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _template_sources(v, expression)
+
+
+def _needed_names(ast: nodes.Template) -> set[str]:
+    from jinja2 import meta
+
+    undeclared = meta.find_undeclared_variables(ast)
+    guarded: set[str] = set()
+    for node in ast.find_all((nodes.Test, nodes.Filter)):
+        name = node.name
+        if (isinstance(node, nodes.Test) and name in _GUARD_TESTS) or (
+            isinstance(node, nodes.Filter) and name in _GUARD_FILTERS
+        ):
+            root = node.node
+            while isinstance(root, nodes.Getattr | nodes.Getitem):
+                root = root.node
+            if isinstance(root, nodes.Name):
+                guarded.add(root.name)
+    return set(undeclared) - guarded
