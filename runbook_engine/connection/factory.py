@@ -1,0 +1,143 @@
+"""Inventory variables -> a Connection (lazy: nothing is opened until first use).
+
+Variables understood (Ansible names, plus runbook_* where Ansible has none):
+
+- ansible_connection: ssh (also paramiko, smart) | local. Without it, a host named
+  localhost / 127.0.0.1 / ::1 (and no other ansible_host) is local, as Ansible's implicit
+  localhost.
+- ansible_host, ansible_port, ansible_user (ansible_ssh_user)
+- ansible_ssh_private_key_file (ansible_private_key_file), ansible_password (ansible_ssh_pass)
+- ansible_ssh_common_args, ansible_ssh_extra_args: `-o ProxyJump=u@h:p` / `-J u@h:p`,
+  `-o ProxyCommand=...`, `-o ConnectTimeout=N`, `-o StrictHostKeyChecking=yes|no|accept-new`,
+  `-o UserKnownHostsFile=F`, `-o ServerAliveInterval=N`, `-i KEY`, `-p PORT`, `-l USER`.
+  Other options (ControlMaster, ControlPersist, -C...) are ignored.
+- ansible_ssh_timeout (ansible_timeout): connect timeout in seconds (default 10).
+- runbook_host_key_checking (ansible_host_key_checking): true/strict (default),
+  accept-new, false/off.
+- runbook_known_hosts_file (ansible_ssh_known_hosts_file): a known_hosts file checked
+  besides ~/.ssh/known_hosts; `accept-new` records new keys in it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from runbook_engine.connection.base import Connection
+from runbook_engine.connection.local import LocalConnection
+from runbook_engine.connection.ssh import HostKeyChecking, JumpHost, SSHConnection, SSHSettings
+from runbook_engine.errors import InputError
+
+_LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
+_SSH_KINDS = {"ssh", "paramiko", "smart"}
+_DEFAULT_TIMEOUT = 10.0
+
+
+def _first(host_vars: Mapping[str, Any], *names: str) -> Any:
+    for name in names:
+        value = host_vars.get(name)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _host_key_checking(value: Any, where: str) -> HostKeyChecking:
+    if value is None:
+        return "strict"
+    if isinstance(value, bool):
+        return "strict" if value else "off"
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "1", "strict", "on"}:
+        return "strict"
+    if text in {"false", "no", "0", "off"}:
+        return "off"
+    if text in {"accept-new", "accept_new"}:
+        return "accept-new"
+    raise InputError(
+        f"host {where}: host key checking {value!r} is not one of true, false, accept-new"
+    )
+
+
+def _ssh_options(args: str, where: str) -> dict[str, str]:
+    """The ssh command-line options we honour, from ansible_ssh_*_args, lower-cased keys."""
+    try:
+        words = shlex.split(args)
+    except ValueError as exc:
+        raise InputError(f"host {where}: cannot parse ssh args {args!r}: {exc}") from None
+    options: dict[str, str] = {}
+    flags = {"-J": "proxyjump", "-i": "identityfile", "-p": "port", "-l": "user"}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        flag, value = word[:2], word[2:]
+        if flag == "-o" or flag in flags:
+            if not value:
+                i += 1
+                value = words[i] if i < len(words) else ""
+            if flag == "-o":
+                key, sep, val = value.partition("=")
+                if not sep:
+                    key, _, val = value.partition(" ")
+                options[key.strip().lower()] = val.strip()
+            else:
+                options[flags[flag]] = value
+        i += 1
+    return options
+
+
+def _jumps(spec: str | None) -> tuple[JumpHost, ...]:
+    if not spec or spec.lower() == "none":
+        return ()
+    return tuple(JumpHost.parse(hop.strip()) for hop in spec.split(",") if hop.strip())
+
+
+def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
+    """Map a host's Ansible connection variables to SSH settings."""
+    ssh_args = " ".join(
+        str(host_vars[name])
+        for name in ("ansible_ssh_common_args", "ansible_ssh_extra_args")
+        if host_vars.get(name)
+    )
+    opts = _ssh_options(ssh_args, host_name)
+    checking = _first(host_vars, "runbook_host_key_checking", "ansible_host_key_checking")
+    if checking is None and "stricthostkeychecking" in opts:
+        checking = opts["stricthostkeychecking"]
+    timeout = _first(host_vars, "ansible_ssh_timeout", "ansible_timeout") or opts.get(
+        "connecttimeout", _DEFAULT_TIMEOUT
+    )
+    key = _first(host_vars, "ansible_ssh_private_key_file", "ansible_private_key_file")
+    try:
+        return SSHSettings(
+            address=str(_first(host_vars, "ansible_host", "ansible_ssh_host") or host_name),
+            port=int(_first(host_vars, "ansible_port", "ansible_ssh_port") or opts.get("port", 22)),
+            user=_first(host_vars, "ansible_user", "ansible_ssh_user") or opts.get("user"),
+            key_files=(str(key),) if key else (),
+            extra_key_files=(opts["identityfile"],) if "identityfile" in opts else (),
+            password=_first(host_vars, "ansible_password", "ansible_ssh_pass"),
+            host_key_checking=_host_key_checking(checking, host_name),
+            known_hosts_file=_first(
+                host_vars, "runbook_known_hosts_file", "ansible_ssh_known_hosts_file"
+            )
+            or opts.get("userknownhostsfile"),
+            connect_timeout=float(timeout),
+            keepalive_interval=int(opts.get("serveraliveinterval", 15)),
+            jumps=_jumps(opts.get("proxyjump")),
+            proxy_command=opts.get("proxycommand") or None,
+        )
+    except ValueError as exc:
+        raise InputError(f"host {host_name}: invalid connection variable: {exc}") from None
+
+
+def connection_for(host_name: str, host_vars: Mapping[str, Any]) -> Connection:
+    """The connection a host's variables ask for. Nothing is opened yet."""
+    kind = _first(host_vars, "ansible_connection")
+    if kind is None:
+        address = str(_first(host_vars, "ansible_host") or host_name)
+        kind = "local" if host_name in _LOCAL_NAMES and address in _LOCAL_NAMES else "ssh"
+    kind = str(kind).lower()
+    if kind == "local":
+        return LocalConnection(host_name)
+    if kind in _SSH_KINDS:
+        return SSHConnection(host_name, ssh_settings(host_name, host_vars))
+    raise InputError(f"host {host_name}: ansible_connection {kind!r} is not supported (ssh, local)")

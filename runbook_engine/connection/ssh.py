@@ -1,0 +1,486 @@
+"""SSH connection: Fabric for connection setup (ssh_config, gateways), paramiko underneath.
+
+One transport per host for the whole run. Commands run on a channel opened directly on
+that transport (exec, feed stdin, read stdout/stderr, exit status): Fabric's `run()`
+machinery (watcher threads, pty handling, config merging per call) costs milliseconds
+per command that a run of thousands of tasks would feel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shlex
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import fabric
+import paramiko
+
+from runbook_engine.connection.base import CommandResult
+from runbook_engine.errors import HostUnreachable
+
+HostKeyChecking = Literal["strict", "accept-new", "off"]
+USER_KNOWN_HOSTS = "~/.ssh/known_hosts"
+_READ_SIZE = 65536
+# Below this size stdin is written before reading output: it fits in the server's
+# channel window (OpenSSH: 2 MB), so the write cannot block on an unread stdout.
+_INLINE_STDIN = 256 * 1024
+# The remote shell reports its PID first (on stderr) so a timed-out command's whole
+# process group can be killed; this marker tells that line apart from the command's.
+_PID_MARK = b"\x00rbpid:"
+
+
+@dataclass(frozen=True, slots=True)
+class JumpHost:
+    """One ProxyJump hop: `[user@]host[:port]`."""
+
+    address: str
+    port: int = 22
+    user: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> JumpHost:
+        user, _, hostport = spec.rpartition("@")
+        host, port = hostport, 22
+        if hostport.startswith("["):  # [v6addr]:port
+            host, _, rest = hostport[1:].partition("]")
+            if rest.startswith(":"):
+                port = int(rest[1:])
+        elif hostport.count(":") == 1:
+            host, port_text = hostport.split(":")
+            port = int(port_text)
+        return cls(host, port, user or None)
+
+
+@dataclass(frozen=True, slots=True)
+class SSHSettings:
+    """Everything needed to reach one host (built from inventory vars by the factory)."""
+
+    address: str
+    port: int = 22
+    user: str | None = None
+    key_files: tuple[str, ...] = ()
+    password: str | None = None
+    host_key_checking: HostKeyChecking = "strict"
+    # Checked besides ~/.ssh/known_hosts; `accept-new` records new keys here (else there).
+    known_hosts_file: str | None = None
+    connect_timeout: float = 10.0
+    keepalive_interval: int = 15
+    jumps: tuple[JumpHost, ...] = ()  # ProxyJump hops, first hop first
+    proxy_command: str | None = None
+    extra_key_files: tuple[str, ...] = field(default=())  # tried after key_files
+
+    def target(self) -> str:
+        user = f"{self.user}@" if self.user else ""
+        return f"{user}{self.address}:{self.port}"
+
+
+# -- host keys -------------------------------------------------------------------
+
+
+def _known_hosts_name(address: str, port: int) -> str:
+    return address if port == 22 else f"[{address}]:{port}"
+
+
+def _key_description(key: paramiko.PKey) -> str:
+    return f"{key.get_name()} {key.fingerprint}"
+
+
+class UnknownHostKey(paramiko.SSHException):
+    pass
+
+
+class _RefuseUnknown(paramiko.MissingHostKeyPolicy):
+    def __init__(self, settings: SSHSettings) -> None:
+        self._settings = settings
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey):
+        s = self._settings
+        file = s.known_hosts_file or USER_KNOWN_HOSTS
+        port = f"-p {s.port} " if s.port != 22 else ""
+        key_type = key.get_name().removeprefix("ssh-")
+        raise UnknownHostKey(
+            f"host key of {hostname} is not known ({_key_description(key)}). "
+            f"After checking that fingerprint out of band, trust it with: "
+            f"ssh-keyscan {port}-t {key_type} {shlex.quote(s.address)} >> {file} "
+            f"(or set runbook_host_key_checking: accept-new to record it on first use)"
+        )
+
+
+class _AcceptNew(paramiko.MissingHostKeyPolicy):
+    """Record an unknown key, like OpenSSH's StrictHostKeyChecking=accept-new. A changed
+    key never reaches this policy: paramiko raises BadHostKeyException first."""
+
+    _file_lock = threading.Lock()
+
+    def __init__(self, settings: SSHSettings) -> None:
+        self._path = Path(os.path.expanduser(settings.known_hosts_file or USER_KNOWN_HOSTS))
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey):
+        line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
+        with self._file_lock:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            with self._path.open("a") as f:
+                f.write(line)
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+class _AcceptAny(paramiko.MissingHostKeyPolicy):
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey):
+        return None
+
+
+def _configure_host_keys(client: paramiko.SSHClient, settings: SSHSettings) -> None:
+    if settings.host_key_checking == "off":
+        client.set_missing_host_key_policy(_AcceptAny())
+        return
+    user_file = Path(os.path.expanduser(USER_KNOWN_HOSTS))
+    if user_file.exists():
+        client.load_system_host_keys(str(user_file))
+    if settings.known_hosts_file:
+        inventory_file = Path(os.path.expanduser(settings.known_hosts_file))
+        if inventory_file.exists():
+            client.get_host_keys().load(str(inventory_file))
+    if settings.host_key_checking == "accept-new":
+        client.set_missing_host_key_policy(_AcceptNew(settings))
+    else:
+        client.set_missing_host_key_policy(_RefuseUnknown(settings))
+
+
+# -- connecting ------------------------------------------------------------------
+
+
+def _tcp_connect(address: str, port: int, timeout: float) -> socket.socket:
+    sock = socket.create_connection((address, port), timeout=timeout)
+    # paramiko leaves Nagle on: every small request would wait for the previous ACK.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+class _FabricConnection(fabric.Connection):
+    """fabric.Connection with our socket (TCP_NODELAY, float timeouts) and a gateway
+    channel that honours the connect timeout."""
+
+    def __init__(self, settings: SSHSettings, host: str, port: int, user: str | None,
+                 gateway: _FabricConnection | str | None) -> None:
+        timeout = settings.connect_timeout
+        connect_kwargs: dict[str, object] = {
+            "timeout": timeout,
+            "banner_timeout": timeout,
+            "auth_timeout": timeout,
+            "channel_timeout": timeout,
+            "look_for_keys": not settings.key_files,
+            "allow_agent": True,
+        }
+        keys = list(settings.key_files + settings.extra_key_files)
+        if keys:
+            connect_kwargs["key_filename"] = [os.path.expanduser(k) for k in keys]
+        if settings.password is not None:
+            connect_kwargs["password"] = settings.password
+        super().__init__(
+            host, user=user, port=port, connect_kwargs=connect_kwargs,
+            gateway=gateway if gateway is not None else False,
+        )
+        self.connect_timeout = None  # ours is in connect_kwargs (Fabric would int() it)
+        self._timeout = timeout
+        _configure_host_keys(self.client, settings)
+
+    def open(self):  # type: ignore[no-untyped-def]
+        if self.is_connected:
+            return None
+        self.connect_kwargs.pop("sock", None)
+        if not self.gateway:
+            self.connect_kwargs["sock"] = _tcp_connect(self.host, self.port, self._timeout)
+        return super().open()
+
+    def open_gateway(self):  # type: ignore[no-untyped-def]
+        if isinstance(self.gateway, str):
+            return super().open_gateway()
+        self.gateway.open()
+        return self.gateway.transport.open_channel(
+            kind="direct-tcpip",
+            dest_addr=(self.host, int(self.port)),
+            src_addr=("", 0),
+            timeout=self._timeout,
+        )
+
+
+def _build_fabric(settings: SSHSettings) -> _FabricConnection:
+    gateway: _FabricConnection | str | None = settings.proxy_command
+    for hop in settings.jumps:
+        gateway = _FabricConnection(settings, hop.address, hop.port, hop.user, gateway)
+    return _FabricConnection(settings, settings.address, settings.port, settings.user, gateway)
+
+
+def _explain(exc: BaseException, settings: SSHSettings, where: str) -> str:
+    timeout = settings.connect_timeout
+    if isinstance(exc, UnknownHostKey):
+        return str(exc)
+    if isinstance(exc, paramiko.BadHostKeyException):
+        file = settings.known_hosts_file or USER_KNOWN_HOSTS
+        name = _known_hosts_name(exc.hostname, settings.port)
+        return (
+            f"HOST KEY CHANGED for {exc.hostname}: known {_key_description(exc.expected_key)}, "
+            f"offered {_key_description(exc.key)}. Someone may be intercepting the "
+            f"connection; if the change is expected, remove the old key with: "
+            f"ssh-keygen -R {shlex.quote(name)} -f {file}"
+        )
+    if isinstance(exc, paramiko.AuthenticationException):
+        tried = ", ".join(settings.key_files) or "default keys and agent"
+        password = " and password" if settings.password else ""
+        return f"authentication failed for {where} (tried {tried}{password}): {exc}"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve {settings.address!r}: {exc.strerror}"
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError | ConnectionRefusedError):
+        return f"connection refused by {where} (is sshd running and listening there?)"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return f"connection to {where} timed out after {timeout:g} s"
+    if isinstance(exc, paramiko.ChannelException):
+        return f"jump host could not reach {where}: {exc}"
+    if isinstance(exc, paramiko.SSHException):
+        text = str(exc)
+        if "banner" in text or "No existing session" in text:
+            return f"{where} accepted TCP but sent no SSH greeting within {timeout:g} s"
+        return f"SSH error with {where}: {text}"
+    if isinstance(exc, OSError):
+        return f"cannot connect to {where}: {exc.strerror or exc}"
+    return f"cannot connect to {where}: {exc}"
+
+
+# -- running commands ------------------------------------------------------------
+
+
+def _remote_command(command: str) -> str:
+    # Explicit /bin/sh: the same shell as the local connection, whatever the login shell.
+    return f"printf '\\000rbpid:%s\\n' $$ >&2; exec /bin/sh -c {shlex.quote(command)}"
+
+
+class _PidFilter:
+    """Strips the remote PID report from the front of stderr."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self._head = b""
+        self._done = False
+
+    def feed(self, data: bytes) -> bytes:
+        if self._done:
+            return data
+        self._head += data
+        head = self._head
+        if not (head.startswith(_PID_MARK) or _PID_MARK.startswith(head)):
+            self._done = True  # something printed before us (a login script): pass it on
+            return head
+        end = head.find(b"\n")
+        if end < 0:
+            return b""
+        with contextlib.suppress(ValueError):
+            self.pid = int(head[len(_PID_MARK) : end])
+        self._done = True
+        self._head = b""
+        return head[end + 1 :]
+
+
+class SSHStream:
+    """A command with streamed stdin/stdout on one channel (see base.Stream)."""
+
+    def __init__(self, conn: SSHConnection, channel: paramiko.Channel) -> None:
+        self._conn = conn
+        self._channel = channel
+        self.stdin: BinaryIO = channel.makefile_stdin("wb")  # type: ignore[assignment]
+        self.stdout: BinaryIO = channel.makefile("rb")  # type: ignore[assignment]
+        self._filter = _PidFilter()
+        self._stderr = bytearray()
+        # Drain stderr concurrently: unread stderr would stop the window for stdout too.
+        self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_thread.start()
+
+    def _drain_stderr(self) -> None:
+        while True:
+            data = self._channel.recv_stderr(_READ_SIZE)
+            if not data:
+                return
+            self._stderr += self._filter.feed(data)
+            if len(self._stderr) > 1_048_576:  # keep the tail: the error is at the end
+                del self._stderr[:-1_048_576]
+
+    def wait(self) -> CommandResult:
+        if not self.stdin.closed:
+            self.stdin.close()  # sends EOF
+        while self.stdout.read(_READ_SIZE):
+            pass
+        self._stderr_thread.join()
+        rc = self._conn._exit_status(self._channel)
+        return CommandResult(rc, b"", bytes(self._stderr))
+
+    def __enter__(self) -> SSHStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._channel.exit_status_ready() and self._filter.pid is not None:
+            self._conn._kill_remote(self._filter.pid)
+        self._channel.close()
+
+
+class SSHConnection:
+    """A persistent SSH session with one host (thread-safe; connects on first use)."""
+
+    def __init__(self, host: str, settings: SSHSettings) -> None:
+        self.host = host
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._fabric: _FabricConnection | None = None
+        self._transport: paramiko.Transport | None = None
+
+    # -- session ---------------------------------------------------------------
+    def connect(self) -> None:
+        self._live_transport()
+
+    def _live_transport(self) -> paramiko.Transport:
+        with self._lock:
+            transport = self._transport
+            if transport is not None and transport.is_active():
+                return transport
+            self._close_locked()
+            fab = _build_fabric(self.settings)
+            try:
+                fab.open()
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    fab.close()
+                raise HostUnreachable(
+                    f"{self.host}: {_explain(exc, self.settings, self.settings.target())}"
+                ) from exc
+            transport = fab.client.get_transport()
+            assert transport is not None
+            transport.set_keepalive(self.settings.keepalive_interval)
+            self._fabric, self._transport = fab, transport
+            return transport
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        fab, self._fabric, self._transport = self._fabric, None, None
+        if fab is not None:
+            with contextlib.suppress(Exception):
+                fab.close()
+                gateway = fab.gateway
+                while isinstance(gateway, fabric.Connection):
+                    gateway.close()
+                    gateway = gateway.gateway
+
+    def _open_channel(self, command: str) -> paramiko.Channel:
+        transport = self._live_transport()
+        try:
+            channel = transport.open_session(timeout=self.settings.connect_timeout)
+            channel.exec_command(_remote_command(command))
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._lost(exc) from exc
+        return channel
+
+    def _lost(self, exc: BaseException | None = None) -> HostUnreachable:
+        reason = f": {exc}" if exc and str(exc) else ""
+        return HostUnreachable(f"{self.host}: connection lost{reason}")
+
+    def _exit_status(self, channel: paramiko.Channel) -> int:
+        rc = channel.recv_exit_status()
+        if rc == -1:
+            transport = self._transport
+            if transport is None or not transport.is_active():
+                raise self._lost()
+            return 255  # killed by a signal (exit-signal), as the ssh client reports it
+        return rc
+
+    def _kill_remote(self, pid: int) -> None:
+        """Kill a command's process group (best effort, on a fresh channel)."""
+        with contextlib.suppress(Exception):
+            channel = self._live_transport().open_session(timeout=self.settings.connect_timeout)
+            channel.settimeout(self.settings.connect_timeout)
+            channel.exec_command(f"kill -KILL -- -{pid} {pid} 2>/dev/null")
+            channel.recv_exit_status()
+            channel.close()
+
+    # -- commands --------------------------------------------------------------
+    def run(
+        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None
+    ) -> CommandResult:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        channel = self._open_channel(command)
+        pid_filter = _PidFilter()
+        writer: threading.Thread | None = None
+        try:
+            if stdin:
+                if len(stdin) <= _INLINE_STDIN:
+                    channel.sendall(stdin)
+                    channel.shutdown_write()
+                else:
+                    writer = threading.Thread(target=_feed, args=(channel, stdin), daemon=True)
+                    writer.start()
+            else:
+                channel.shutdown_write()
+            out, err = self._collect(channel, pid_filter, deadline)
+        except TimeoutError:
+            if pid_filter.pid is not None:
+                self._kill_remote(pid_filter.pid)
+            channel.close()
+            raise TimeoutError(f"{self.host}: command timed out after {timeout:g} s") from None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            channel.close()
+            raise self._lost(exc) from exc
+        if writer is not None:
+            writer.join()
+        rc = self._exit_status(channel)
+        channel.close()
+        return CommandResult(rc, out, err)
+
+    def _collect(
+        self, channel: paramiko.Channel, pid_filter: _PidFilter, deadline: float | None
+    ) -> tuple[bytes, bytes]:
+        """Read stdout and stderr together until EOF (unread stderr would stall stdout)."""
+        out: list[bytes] = []
+        err: list[bytes] = []
+        wakeup = channel.fileno()  # readable whenever either buffer has data, or at EOF
+        while True:
+            while channel.recv_ready():
+                out.append(channel.recv(_READ_SIZE))
+            while channel.recv_stderr_ready():
+                err.append(pid_filter.feed(channel.recv_stderr(_READ_SIZE)))
+            if channel.eof_received or channel.closed:
+                if not channel.recv_ready() and not channel.recv_stderr_ready():
+                    break
+                continue
+            wait = 5.0
+            if deadline is not None:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    raise TimeoutError
+            select.select([wakeup], [], [], min(wait, 5.0))
+        return b"".join(out), b"".join(err)
+
+    def open_stream(self, command: str) -> SSHStream:
+        return SSHStream(self, self._open_channel(command))
+
+    def __repr__(self) -> str:
+        return f"SSHConnection({self.host!r}, {self.settings.target()})"
+
+
+def _feed(channel: paramiko.Channel, data: bytes) -> None:
+    with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+        view = memoryview(data)
+        for start in range(0, len(view), _READ_SIZE):
+            channel.sendall(view[start : start + _READ_SIZE])
+        channel.shutdown_write()
+
+
+def key_files_exist(paths: Sequence[str]) -> list[str]:
+    """The given key files that are missing (for an early, clear error)."""
+    return [p for p in paths if not Path(os.path.expanduser(p)).exists()]
