@@ -9,6 +9,7 @@
 - `apply_attributes(ctx, path, mode, owner, group, *, recurse) -> bool` (symbolic modes too).
 - `Mode`, `Owner`: pydantic field types for module `Args` (`mode: Mode = None`).
 - `new_mode(current, mode, isdir) -> int`: what `chmod mode` would leave, in Python.
+- `text_diff(before, after, before_header, after_header) -> dict`: a `Result.diff` entry.
 
 `write_file` and `apply_attributes` honour `ctx.check_mode`: they report, change nothing.
 Every value reaching the shell is quoted; file content only ever travels on stdin.
@@ -119,6 +120,31 @@ def new_mode(current: int, mode: str, isdir: bool = False) -> int:
                 cleared = who & 0o777 if isdir else who
                 result = (result & ~cleared) | bits
     return result
+
+
+class IsADirectory(ModuleFailure):
+    """`write_file` found a directory where the file should go."""
+
+
+def text_diff(
+    before: bytes | None, after: bytes | None, before_header: str, after_header: str
+) -> dict[str, str]:
+    """A `Result.diff` entry; binary content is summarised rather than shown."""
+
+    def text(data: bytes | None) -> str:
+        if data is None:
+            return ""
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"(binary data, {len(data)} bytes)\n"
+
+    return {
+        "before": text(before),
+        "after": text(after),
+        "before_header": before_header,
+        "after_header": after_header,
+    }
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -335,7 +361,7 @@ def write_script(
     keep = "" if force else f"elif [ -e {p} ]; then cat >/dev/null"
     lines = [
         f"p={p}; t={tmp}; u=$(umask)",
-        f'if [ -d {p} ]; then cat >/dev/null; echo "{path} is a directory" >&2; exit 1',
+        f'if [ -d {p} ]; then cat >/dev/null; exit 21',
         f'elif [ -f {p} ] && [ "$(sha256sum < {p})" = "{digest}  -" ]; then cat >/dev/null',
         keep,
         "else",
@@ -387,7 +413,7 @@ def write_file(
         if st is None:
             return WriteResult(True, True)
         if st["isdir"]:
-            raise ModuleFailure(f"{path} is a directory")
+            raise IsADirectory(f"{path} is a directory")
         differs = force and st.get("checksum") != digest
         return WriteResult(differs or attributes_differ(st, mode, owner, group), differs)
     script = write_script(
@@ -397,6 +423,8 @@ def write_file(
     res = ctx.run(script, stdin=data)
     if _INVALID in res.stdout:
         raise ModuleFailure(f"failed to validate: {res.stderr.strip()}")
+    if res.rc == 21:
+        raise IsADirectory(f"{path} is a directory")
     if res.rc != 0:
         raise ModuleFailure(f"cannot write {path}: {res.stderr.strip()}")
     backup_file = None
