@@ -1,0 +1,154 @@
+"""The inventory's structure as sources add to it: groups, hosts, parent/child links.
+
+Every format parser (YAML, INI, script, host list) feeds one `InventoryData`; `reconcile`
+then applies Ansible's implicit rules (`all`, `ungrouped`) and computes group depths.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runbook_engine.errors import InputError, Position
+
+ALL = "all"
+UNGROUPED = "ungrouped"
+PRIORITY_VAR = "ansible_group_priority"
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """A hint naming the closest choices, or '' when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=cutoff)
+    if not close:
+        return ""
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+@dataclass(slots=True)
+class Group:
+    name: str
+    position: Position | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    hosts: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
+    priority: int = 1
+    depth: int = 0
+
+
+@dataclass(slots=True)
+class Host:
+    name: str
+    position: Position | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    groups: list[str] = field(default_factory=list)  # direct memberships only
+    source: Path | None = None  # the inventory file that declared it first
+    implicit: bool = False
+
+
+class InventoryData:
+    """Groups and hosts in declaration order (that order is the inventory order)."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, Group] = {}
+        self.hosts: dict[str, Host] = {}
+        self.add_group(ALL)
+        self.add_group(UNGROUPED)
+
+    def add_group(self, name: str, position: Position | None = None) -> Group:
+        group = self.groups.get(name)
+        if group is None:
+            group = self.groups[name] = Group(name, position)
+        elif group.position is None:
+            group.position = position
+        return group
+
+    def add_host(
+        self,
+        name: str,
+        group: str | None = None,
+        position: Position | None = None,
+        source: Path | None = None,
+    ) -> Host:
+        host = self.hosts.get(name)
+        if host is None:
+            host = self.hosts[name] = Host(name, position, source=source)
+        if group and group != ALL:
+            owner = self.add_group(group)
+            if name not in owner.hosts:
+                owner.hosts.append(name)
+                host.groups.append(group)
+        return host
+
+    def add_child(self, parent: str, child: str, position: Position | None = None) -> None:
+        if child == ALL:
+            raise InputError(f"group '{ALL}' cannot be a child of '{parent}'", position,
+                             hint=f"every group is already a descendant of '{ALL}'")
+        cycle = self._path(child, parent)
+        if cycle is not None:
+            chain = " -> ".join([parent, *cycle])
+            raise InputError(
+                f"group '{child}' cannot be a child of '{parent}': that makes a cycle ({chain})",
+                position,
+                hint="a group cannot contain itself, directly or through its children",
+            )
+        parent_group, child_group = self.add_group(parent), self.add_group(child, position)
+        if child not in parent_group.children:
+            parent_group.children.append(child)
+            child_group.parents.append(parent)
+
+    def set_group_var(self, group: str, key: str, value: Any, position: Position | None) -> None:
+        if key == PRIORITY_VAR:
+            try:
+                self.add_group(group).priority = int(value)
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"{PRIORITY_VAR} of group '{group}' must be an integer, got {value!r}",
+                    position,
+                ) from None
+            return
+        self.add_group(group).vars[key] = value
+
+    def _path(self, start: str, goal: str) -> list[str] | None:
+        """Names from `start` down to `goal` through children, or None if unreachable."""
+        if start == goal:
+            return [start]
+        group = self.groups.get(start)
+        if group is None:
+            return None
+        for child in group.children:
+            rest = self._path(child, goal)
+            if rest is not None:
+                return [start, *rest]
+        return None
+
+    def reconcile(self) -> None:
+        """Apply the implicit rules: top-level groups under `all`; hosts with no other group
+        in `ungrouped`; depth = longest distance from `all`."""
+        for name, group in self.groups.items():
+            if name != ALL and not group.parents:
+                self.add_child(ALL, name)
+        ungrouped = self.groups[UNGROUPED]
+        for host in self.hosts.values():
+            others = [g for g in host.groups if g != UNGROUPED]
+            if others and UNGROUPED in host.groups:
+                host.groups.remove(UNGROUPED)
+                ungrouped.hosts.remove(host.name)
+            elif not others and not host.groups:
+                self.add_host(host.name, UNGROUPED)
+        self._compute_depths()
+
+    def _compute_depths(self) -> None:
+        pending = [ALL]
+        self.groups[ALL].depth = 0
+        while pending:
+            name = pending.pop()
+            group = self.groups[name]
+            for child in group.children:
+                child_group = self.groups[child]
+                if child_group.depth < group.depth + 1:
+                    child_group.depth = group.depth + 1
+                    pending.append(child)

@@ -1,0 +1,61 @@
+"""`host_vars/` and `group_vars/` beside an inventory or a playbook.
+
+For an entity `name`, the first that exists of `name` (a file, or a directory whose files are
+read in sorted order, later ones overriding), `name.yml`, `name.yaml`, `name.json` is read,
+as Ansible does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from runbook_engine.errors import InputError, Position
+from runbook_engine.loader.yaml_source import load_yaml_file, position_of
+
+VARS_EXTENSIONS = (".yml", ".yaml", ".json")
+_PREFERENCE = ("", *VARS_EXTENSIONS)
+
+
+def load_vars_dir(directory: Path, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Variables for each of `names` found in `directory` (e.g. `inventories/group_vars`)."""
+    if not directory.is_dir():
+        return {}
+    present = {entry.name for entry in directory.iterdir() if not entry.name.startswith(".")}
+    result: dict[str, dict[str, Any]] = {}
+    for name in names:
+        chosen = next((name + ext for ext in _PREFERENCE if name + ext in present), None)
+        if chosen is None:
+            continue
+        merged: dict[str, Any] = {}
+        for path in _files_in(directory / chosen):
+            merged.update(_load_mapping(path))
+        result[name] = merged
+    return result
+
+
+def _files_in(entry: Path) -> list[Path]:
+    if not entry.is_dir():
+        return [entry]
+    found = [
+        p
+        for p in sorted(entry.rglob("*"))
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(entry).parts)
+        and (p.suffix in VARS_EXTENSIONS or p.suffix == "")
+    ]
+    return found
+
+
+def _load_mapping(path: Path) -> dict[str, Any]:
+    data = load_yaml_file(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(
+            f"a vars file holds a mapping of variable names, got {type(data).__name__}",
+            position_of(data) or Position(str(path)),
+            hint="write one 'name: value' per line",
+        )
+    return data
