@@ -1,0 +1,173 @@
+"""JournalSink: records a run in the state store as it happens, so it can be shown and resumed.
+
+The "task started on host" row is written (and committed) before the task's result, so a
+controller killed mid-task leaves a `running` row that the next open of the store turns
+into `interrupted`; resume reruns that task and flags it `rerun_after_crash`.
+Everything stored is masked once more here (defence in depth) and outputs are size-capped.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from runbook_engine.events import Event
+from runbook_engine.secrets import SecretRegistry
+from runbook_engine.state.store import Store
+
+DEFAULT_OUTPUT_CAP = 64 * 1024
+
+
+def cap_text(text: str, limit: int) -> str:
+    """Keep the head and the tail of a long output; the middle is what matters least."""
+    if limit <= 0 or len(text) <= limit:
+        return text
+    head = limit // 4
+    tail = limit - head
+    dropped = len(text) - head - tail
+    return f"{text[:head]}\n... [{dropped} characters not kept] ...\n{text[-tail:]}"
+
+
+class JournalSink:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        secrets: SecretRegistry | None = None,
+        output_cap: int = DEFAULT_OUTPUT_CAP,
+        user: str | None = None,
+        trigger: str = "cli",
+        resumed_from: str | None = None,
+    ) -> None:
+        self.store = store
+        self.secrets = secrets or SecretRegistry()
+        self.output_cap = output_cap
+        self.user = user
+        self.trigger = trigger
+        self.resumed_from = resumed_from
+        self.run_id: str | None = None
+        self._earlier_runs: list[str] = []
+        self._tasks: dict[str, dict[str, Any]] = {}
+        self._open_rows: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+        self._ended = False
+
+    def handle(self, event: Event) -> None:
+        handler = getattr(self, f"_on_{event.kind}", None)
+        if handler is not None:
+            with self._lock:
+                handler(event)
+
+    def close(self) -> None:
+        # A run that never reached run_end (an exception in the executor) is not left running.
+        if self.run_id is not None and not self._ended:
+            self.store.finish_run(self.run_id, exit_code=1, status="failed")
+            self._ended = True
+
+    # -- events -------------------------------------------------------------------------
+    def _on_run_start(self, event: Event) -> None:
+        data = self.secrets.mask(event.data)
+        self.run_id = data.get("run_id")
+        if not self.run_id:
+            raise ValueError("run_start carries no run_id: the journal cannot record the run")
+        resumed_from = data.get("resumed_from", self.resumed_from)
+        self.store.start_run(
+            self.run_id,
+            playbook=str(data.get("playbook", "")),
+            playbook_sha256=data.get("playbook_sha256"),
+            inventory=_text_or_none(data.get("inventory")),
+            limit=_text_or_none(data.get("limit")),
+            tags=list(data.get("tags") or []),
+            skip_tags=list(data.get("skip_tags") or []),
+            check=bool(data.get("check")),
+            diff=bool(data.get("diff")),
+            extra_vars=data.get("extra_vars") or {},
+            params=data.get("params") or {},
+            user=data.get("user", self.user),
+            trigger=data.get("trigger", self.trigger),
+            resumed_from=resumed_from,
+        )
+        if resumed_from:
+            self._earlier_runs = self.store.resume_chain(resumed_from)
+
+    def _on_play_start(self, event: Event) -> None:
+        if self.run_id:
+            self.store.add_run_hosts(self.run_id, [str(h) for h in event.data.get("hosts", [])])
+
+    def _on_task_start(self, event: Event) -> None:
+        task_id = event.data.get("task_id")
+        if task_id is not None:
+            self._tasks[str(task_id)] = {
+                "name": self.secrets.mask_text(event.task or ""),
+                "module": event.data.get("module"),
+                "position": _text_or_none(event.data.get("position")),
+                "handler": bool(event.data.get("handler")),
+                "play": event.play,
+            }
+
+    def _on_host_task_start(self, event: Event) -> None:
+        if not self.run_id or not event.host:
+            return
+        task_id = str(event.data.get("task_id"))
+        self._open_rows[(event.host, task_id)] = self._start_row(event, task_id)
+
+    def _start_row(self, event: Event, task_id: str) -> int:
+        assert self.run_id is not None
+        task = self._tasks.get(task_id, {})
+        return self.store.task_started(
+            self.run_id, str(event.host), task_id,
+            task_name=task.get("name") or self.secrets.mask_text(event.task or ""),
+            play=task.get("play", event.play), module=task.get("module"),
+            position=task.get("position"), handler=bool(task.get("handler")),
+            rerun_after_crash=self.store.was_interrupted(
+                self._earlier_runs, str(event.host), task_id),
+        )
+
+    def _on_host_result(self, event: Event) -> None:
+        if not self.run_id or not event.host:
+            return
+        data = event.data
+        task_id = str(data.get("task_id"))
+        key = (event.host, task_id)
+        # Loop items after the first (or a result without a start event) get their own row.
+        row_id = self._open_rows.pop(key, None) or self._start_row(event, task_id)
+        result = self.secrets.mask(data.get("result"))
+        status = str(data.get("status", "ok"))
+        self.store.task_finished(
+            row_id,
+            status=status,
+            changed=bool(getattr(result, "changed", status == "changed")),
+            rc=getattr(result, "rc", None),
+            msg=cap_text(getattr(result, "msg", "") or "", self.output_cap),
+            stdout=cap_text(getattr(result, "stdout", "") or "", self.output_cap),
+            stderr=cap_text(getattr(result, "stderr", "") or "", self.output_cap),
+            diff=getattr(result, "diff", None),
+            item=_text_or_none(self.secrets.mask(data.get("item"))),
+            ignored=bool(data.get("ignored")),
+            rescued=bool(data.get("rescued")),
+            duration=data.get("duration"),
+        )
+        registered = data.get("registered")
+        if registered and "register_value" in data:
+            self.store.save_vars(self.run_id, event.host, "registered",
+                                 {registered: self.secrets.mask(data["register_value"])})
+        facts = data.get("facts")
+        if facts:
+            self.store.save_vars(self.run_id, event.host, "fact", self.secrets.mask(dict(facts)))
+
+    def _on_run_end(self, event: Event) -> None:
+        if not self.run_id:
+            return
+        self.store.finish_run(
+            self.run_id, exit_code=int(event.data.get("exit_code", 1)),
+            stats=event.data.get("stats") or {},
+        )
+        self._ended = True
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)

@@ -1,0 +1,389 @@
+"""The run-history store: runs, per host+task results, saved variables for resume.
+
+`open_store()` picks the backend: PostgreSQL when `RUNBOOK_STATE_URL` (or `url`) is a
+postgresql:// URL, else SQLite at `$RUNBOOK_STATE_DIR/state.db` or `./.runbook/state.db`.
+Opening a store migrates the schema and marks runs whose controller process died as
+`interrupted` (with their in-flight tasks).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from runbook_engine.errors import InputError
+from runbook_engine.state.approvals import Approvals, Decision
+from runbook_engine.state.db import Database, PostgresDatabase, SqliteDatabase
+from runbook_engine.state.locks import HostLocks
+from runbook_engine.state.process import current_process, current_user, is_dead
+from runbook_engine.state.schema import migrate
+
+SUCCEEDED = ("ok", "changed", "skipped")
+RUN_STATUSES = ("running", "ok", "failed", "interrupted")
+
+
+def new_run_id() -> str:
+    """Sortable by start time, short enough to type: 20261126-072500-3fa9c1."""
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def _loads(text: str | None, default: Any = None) -> Any:
+    return default if text in (None, "") else json.loads(text)
+
+
+@dataclass(slots=True)
+class RunRecord:
+    id: str
+    playbook: str
+    playbook_sha256: str | None
+    inventory: str | None
+    limit: str | None
+    tags: list[str]
+    skip_tags: list[str]
+    check: bool
+    diff: bool
+    extra_vars: dict[str, Any]
+    params: dict[str, Any]
+    user: str | None
+    controller: str | None
+    pid: int | None
+    started_at: float
+    ended_at: float | None
+    status: str
+    exit_code: int | None
+    trigger: str | None
+    resumed_from: str | None
+    stats: dict[str, Any]
+    hosts: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], hosts: list[str]) -> RunRecord:
+        return cls(
+            id=row["id"], playbook=row["playbook"], playbook_sha256=row["playbook_sha256"],
+            inventory=row["inventory"], limit=row["limit_pattern"],
+            tags=_loads(row["tags"], []), skip_tags=_loads(row["skip_tags"], []),
+            check=bool(row["check_mode"]), diff=bool(row["diff_mode"]),
+            extra_vars=_loads(row["extra_vars"], {}), params=_loads(row["params"], {}),
+            user=row["username"], controller=row["controller"], pid=row["pid"],
+            started_at=row["started_at"], ended_at=row["ended_at"], status=row["status"],
+            exit_code=row["exit_code"], trigger=row["trigger_source"],
+            resumed_from=row["resumed_from"], stats=_loads(row["stats"], {}), hosts=hosts,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class HostProgress:
+    """What resume needs for one host: tasks already done, and the variables they made."""
+
+    completed: list[str] = field(default_factory=list)
+    registered: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+    interrupted: list[str] = field(default_factory=list)
+    failed: bool = False
+
+
+@dataclass(slots=True)
+class ResumeState:
+    run: RunRecord
+    hosts: dict[str, HostProgress]
+    chain: list[str]  # run ids, oldest first, whose results this state merges
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        migrate(db)
+        self.locks = HostLocks(db)
+        self.approvals = Approvals(db)
+        self.recovered = self.recover_interrupted()
+
+    def close(self) -> None:
+        self.locks.stop_heartbeat()
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- approvals (the `approve` module polls these) -----------------------------
+    def request_approval(
+        self, run_id: str, step: str, message: str = "", approvers: list[str] | None = None,
+    ) -> Decision:
+        return self.approvals.request(run_id, step, message, approvers)
+
+    def wait_for_approval(
+        self, run_id: str, step: str, timeout: float | None, poll: float = 0.5,
+    ) -> Decision:
+        """Block until approved/denied from any terminal, or `status == "timeout"`."""
+        return self.approvals.wait(run_id, step, timeout, poll)
+
+    # -- runs ---------------------------------------------------------------------
+    def start_run(
+        self,
+        run_id: str,
+        *,
+        playbook: str,
+        playbook_sha256: str | None = None,
+        inventory: str | None = None,
+        limit: str | None = None,
+        tags: list[str] | None = None,
+        skip_tags: list[str] | None = None,
+        check: bool = False,
+        diff: bool = False,
+        extra_vars: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        user: str | None = None,
+        trigger: str = "cli",
+        resumed_from: str | None = None,
+    ) -> None:
+        me = current_process()
+        self.db.execute(
+            "INSERT INTO runs (id, playbook, playbook_sha256, inventory, limit_pattern, tags,"
+            " skip_tags, check_mode, diff_mode, extra_vars, params, username, controller, pid,"
+            " pid_start, started_at, status, trigger_source, resumed_from)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            (
+                run_id, playbook, playbook_sha256, inventory, limit, dumps(list(tags or [])),
+                dumps(list(skip_tags or [])), check, diff, dumps(extra_vars or {}),
+                dumps(params or {}), user or current_user(), me.controller, me.pid, me.start,
+                time.time(), trigger, resumed_from,
+            ),
+        )
+
+    def add_run_hosts(self, run_id: str, hosts: list[str]) -> None:
+        with self.db.transaction():
+            known = {r["host"] for r in self.db.query(
+                "SELECT host FROM run_hosts WHERE run_id = ?", (run_id,))}
+            for host in dict.fromkeys(hosts):
+                if host not in known:
+                    self.db.execute(
+                        "INSERT INTO run_hosts (run_id, host) VALUES (?, ?)", (run_id, host))
+
+    def finish_run(
+        self, run_id: str, *, exit_code: int, stats: dict[str, Any] | None = None,
+        status: str | None = None,
+    ) -> None:
+        if status is None:
+            status = "ok" if exit_code == 0 else "interrupted" if exit_code == 130 else "failed"
+        with self.db.transaction():
+            self.db.execute(
+                "UPDATE runs SET status = ?, exit_code = ?, ended_at = ?, stats = ? WHERE id = ?",
+                (status, exit_code, time.time(), dumps(stats or {}), run_id),
+            )
+            self.db.execute(
+                "UPDATE task_results SET status = 'interrupted', ended_at = ?"
+                " WHERE run_id = ? AND status = 'running'",
+                (time.time(), run_id),
+            )
+
+    def recover_interrupted(self) -> list[str]:
+        """Runs left `running` by a controller process that died are `interrupted` now."""
+        rows = self.db.query(
+            "SELECT id, controller, pid, pid_start FROM runs WHERE status = 'running'")
+        dead = [r["id"] for r in rows if is_dead(r["controller"], r["pid"], r["pid_start"])]
+        for run_id in dead:
+            self.finish_run(run_id, exit_code=130, status="interrupted")
+            self.locks.release(run_id)
+        return dead
+
+    def get_run(self, run_id: str) -> RunRecord:
+        if run_id == "last":
+            rows = self.db.query("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT 1")
+        else:
+            rows = self.db.query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise InputError(f"no run with id {run_id!r} in the state store",
+                             hint="`runbook history` lists recorded runs")
+        return self._record(rows[0])
+
+    def _record(self, row: dict[str, Any]) -> RunRecord:
+        hosts = [r["host"] for r in self.db.query(
+            "SELECT host FROM run_hosts WHERE run_id = ? ORDER BY host", (row["id"],))]
+        return RunRecord.from_row(row, hosts)
+
+    def list_runs(
+        self,
+        *,
+        playbook: str | None = None,
+        host: str | None = None,
+        status: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 50,
+    ) -> list[RunRecord]:
+        where: list[str] = []
+        params: list[Any] = []
+        if playbook:
+            where.append("(playbook = ? OR playbook LIKE ?)")
+            params += [playbook, f"%/{playbook}"]
+        if host:
+            where.append("id IN (SELECT run_id FROM run_hosts WHERE host = ?)")
+            params.append(host)
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if since is not None:
+            where.append("started_at >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("started_at <= ?")
+            params.append(until)
+        sql = "SELECT * FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY started_at DESC, id DESC LIMIT ?"
+        params.append(int(limit))
+        return [self._record(row) for row in self.db.query(sql, params)]
+
+    # -- per host + task results --------------------------------------------------
+    def task_started(
+        self, run_id: str, host: str, task_id: str, *, task_name: str | None = None,
+        play: str | None = None, module: str | None = None, position: str | None = None,
+        handler: bool = False, rerun_after_crash: bool = False,
+    ) -> int:
+        with self.db.transaction():
+            earlier = self.db.query(
+                "SELECT COUNT(*) AS n FROM task_results WHERE run_id = ? AND host = ?"
+                " AND task_id = ?", (run_id, host, task_id))[0]["n"]
+            rows = self.db.query(
+                "INSERT INTO task_results (run_id, host, play, task_id, task_name, module,"
+                " position, handler, status, attempt, rerun_after_crash, started_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id",
+                (run_id, host, play, task_id, task_name, module, position, handler,
+                 earlier + 1, rerun_after_crash, time.time()),
+            )
+        return int(rows[0]["id"])
+
+    def task_finished(
+        self, row_id: int, *, status: str, changed: bool = False, rc: int | None = None,
+        msg: str = "", stdout: str = "", stderr: str = "", diff: Any = None,
+        item: str | None = None, ignored: bool = False, rescued: bool = False,
+        duration: float | None = None,
+    ) -> None:
+        self.db.execute(
+            "UPDATE task_results SET status = ?, changed = ?, rc = ?, msg = ?, stdout = ?,"
+            " stderr = ?, diff = ?, item = ?, ignored = ?, rescued = ?, ended_at = ?,"
+            " duration = ? WHERE id = ?",
+            (status, changed, rc, msg, stdout, stderr, dumps(diff) if diff else None, item,
+             ignored, rescued, time.time(), duration, row_id),
+        )
+
+    def task_row_running(self, run_id: str, host: str, task_id: str) -> int | None:
+        rows = self.db.query(
+            "SELECT id FROM task_results WHERE run_id = ? AND host = ? AND task_id = ?"
+            " AND status = 'running' ORDER BY id DESC LIMIT 1", (run_id, host, task_id))
+        return int(rows[0]["id"]) if rows else None
+
+    def task_rows(self, run_id: str, host: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM task_results WHERE run_id = ?"
+        params: list[Any] = [run_id]
+        if host:
+            sql += " AND host = ?"
+            params.append(host)
+        rows = self.db.query(sql + " ORDER BY id", params)
+        for row in rows:
+            row["diff"] = _loads(row["diff"], [])
+            for flag in ("changed", "handler", "ignored", "rescued", "rerun_after_crash"):
+                row[flag] = bool(row[flag])
+        return rows
+
+    def was_interrupted(self, run_ids: list[str], host: str, task_id: str) -> bool:
+        """Was this task in flight on this host when an earlier run of the chain died?"""
+        if not run_ids:
+            return False
+        marks = ", ".join("?" for _ in run_ids)
+        rows = self.db.query(
+            f"SELECT status FROM task_results WHERE run_id IN ({marks}) AND host = ?"
+            " AND task_id = ? ORDER BY id DESC LIMIT 1", (*run_ids, host, task_id))
+        return bool(rows) and rows[0]["status"] == "interrupted"
+
+    # -- saved variables for resume -----------------------------------------------
+    def save_vars(self, run_id: str, host: str, kind: str, values: dict[str, Any]) -> None:
+        """Upsert registered vars (kind 'registered') or facts (kind 'fact') of a host."""
+        if not values:
+            return
+        with self.db.transaction():
+            for name, value in values.items():
+                self.db.execute(
+                    "DELETE FROM host_vars WHERE run_id = ? AND host = ? AND kind = ?"
+                    " AND name = ?", (run_id, host, kind, name))
+                self.db.execute(
+                    "INSERT INTO host_vars (run_id, host, kind, name, value, seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, host, kind, name, dumps(value), time.time_ns()),
+                )
+
+    def resume_chain(self, run_id: str) -> list[str]:
+        """The run and the runs it resumed, oldest first."""
+        chain: list[str] = []
+        current: str | None = run_id
+        while current and current not in chain:
+            chain.append(current)
+            rows = self.db.query("SELECT resumed_from FROM runs WHERE id = ?", (current,))
+            current = rows[0]["resumed_from"] if rows else None
+        return list(reversed(chain))
+
+    def resume_state(self, run_id: str) -> ResumeState:
+        """Per host: task ids that succeeded (in order) and the vars to restore."""
+        run = self.get_run(run_id)
+        chain = self.resume_chain(run.id)
+        hosts: dict[str, HostProgress] = {h: HostProgress() for h in run.hosts}
+        for member in chain:
+            # A task is done on a host when every row of it (one per loop item) succeeded.
+            outcome: dict[tuple[str, str], bool] = {}
+            for row in self.task_rows(member):
+                progress = hosts.setdefault(row["host"], HostProgress())
+                done = row["status"] in SUCCEEDED or row["ignored"] or row["rescued"]
+                key = (row["host"], row["task_id"])
+                outcome[key] = outcome.get(key, True) and done
+                if row["status"] == "interrupted":
+                    progress.interrupted.append(row["task_id"])
+                # The latest attempt decides: a failure later fixed by a resume is not failed.
+                progress.failed = row["status"] in ("failed", "unreachable") and not done
+            for (host, task_id), done in outcome.items():
+                completed = hosts[host].completed
+                if done and task_id not in completed:
+                    completed.append(task_id)
+            for row in self.db.query(
+                "SELECT host, kind, name, value FROM host_vars WHERE run_id = ? ORDER BY seq",
+                (member,),
+            ):
+                progress = hosts.setdefault(row["host"], HostProgress())
+                target = progress.registered if row["kind"] == "registered" else progress.facts
+                target[row["name"]] = json.loads(row["value"])
+        return ResumeState(run, hosts, chain)
+
+
+def default_sqlite_path() -> Path:
+    state_dir = os.environ.get("RUNBOOK_STATE_DIR")
+    return (Path(state_dir) if state_dir else Path.cwd() / ".runbook") / "state.db"
+
+
+def open_store(url: str | None = None) -> Store:
+    """Open (and migrate) the state store named by `url`, `RUNBOOK_STATE_URL` or the default."""
+    url = url or os.environ.get("RUNBOOK_STATE_URL") or ""
+    if url.startswith(("postgresql://", "postgres://")):
+        return Store(PostgresDatabase(url))
+    if url.startswith("sqlite:///"):
+        return Store(SqliteDatabase(Path(url.removeprefix("sqlite://"))))
+    if url:
+        raise InputError(
+            "RUNBOOK_STATE_URL must start with postgresql:// or sqlite:///",
+            hint="leave it unset to use the SQLite file in the state directory",
+        )
+    return Store(SqliteDatabase(default_sqlite_path()))
