@@ -1,0 +1,112 @@
+"""`runbook run PLAYBOOK -i INVENTORY`: parse arguments, pick the outputs, run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HELP = "run a playbook against an inventory"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("playbook", type=Path, help="the playbook file (YAML)")
+    parser.add_argument("-i", "--inventory", action="append", default=[],
+                        help="inventory file, directory or 'host1,host2,' (repeatable)")
+    parser.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
+                        help="k=v, a JSON object, or @file.yml (repeatable; highest precedence)")
+    parser.add_argument("-l", "--limit", help="further limit the hosts (pattern or @file)")
+    parser.add_argument("-t", "--tags", action="append", default=[],
+                        help="only run tasks with these tags (comma separated)")
+    parser.add_argument("--skip-tags", action="append", default=[],
+                        help="skip tasks with these tags (comma separated)")
+    parser.add_argument("--start-at-task", metavar="NAME", help="start at the task with this name")
+    parser.add_argument("-f", "--forks", type=int, default=20, help="hosts at once (default 20)")
+    parser.add_argument("-C", "--check", action="store_true",
+                        help="report what would change, change nothing")
+    parser.add_argument("--dry-run", dest="check", action="store_true", help="same as --check")
+    parser.add_argument("-D", "--diff", action="store_true", help="show differences in files")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more output (-vvv)")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text for people (default), json: one document on stdout")
+    parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
+    parser.add_argument("--vault-password-file", type=Path, metavar="FILE",
+                        help="file holding the vault password (or set RUNBOOK_VAULT_PASSWORD)")
+    parser.add_argument("--syntax-check", action="store_true",
+                        help="load and validate everything, touch no host")
+    parser.add_argument("--list-hosts", action="store_true", help="list each play's hosts")
+    parser.add_argument("--list-tasks", action="store_true", help="list each play's tasks")
+
+
+def _split(values: list[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def main(args: argparse.Namespace) -> int:
+    from runbook_engine.engine import RunRequest, prepare
+    from runbook_engine.errors import InputError
+
+    password = None
+    if args.vault_password_file:
+        try:
+            password = args.vault_password_file.read_text().strip()
+        except OSError as exc:
+            raise InputError(f"cannot read the vault password file: {exc.strerror}") from None
+    request = RunRequest(
+        playbook=args.playbook, inventories=list(args.inventory),
+        extra_vars=list(args.extra_vars), limit=args.limit, tags=_split(args.tags),
+        skip_tags=_split(args.skip_tags), start_at_task=args.start_at_task,
+        forks=max(1, args.forks), check=args.check, diff=args.diff,
+        verbosity=args.verbose, vault_password=password,
+    )
+    prepared = prepare(request)
+    if args.syntax_check:
+        print(f"playbook: {prepared.playbook.path} — syntax and variables OK")
+        return 0
+    if args.list_hosts or args.list_tasks:
+        _print_listing(prepared, hosts=args.list_hosts, tasks=args.list_tasks)
+        return 0
+    return prepared.run(_sinks(args))
+
+
+def _sinks(args: argparse.Namespace) -> list:
+    sinks: list = []
+    if args.format == "json":
+        from runbook_engine.output.json_sink import JsonSink
+
+        sinks.append(JsonSink(sys.stdout))
+    else:
+        from runbook_engine.output.console import ConsoleSink
+
+        sinks.append(ConsoleSink(verbosity=args.verbose))
+    if args.junit:
+        from runbook_engine.output.junit import JunitSink
+
+        sinks.append(JunitSink(args.junit))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            from runbook_engine.output.summary import GitHubSummarySink
+        except ImportError:  # pragma: no cover
+            pass
+        else:
+            sinks.append(GitHubSummarySink(summary))
+    return sinks
+
+
+def _print_listing(prepared: object, *, hosts: bool, tasks: bool) -> None:
+    from runbook_engine.loader.playbook import walk_tasks
+
+    playbook = prepared.playbook  # type: ignore[attr-defined]
+    for play, play_hosts in zip(playbook.plays, prepared.play_hosts, strict=True):  # type: ignore[attr-defined]
+        print(f"play: {play.name} ({len(play_hosts)} hosts)")
+        if hosts:
+            for host in play_hosts:
+                print(f"    {host}")
+        if tasks:
+            for section in (play.pre_tasks, play.tasks, play.post_tasks):
+                for task in walk_tasks(section):
+                    if task.kind in ("task", "include"):
+                        tags = f"  tags: {', '.join(sorted(task.tags))}" if task.tags else ""
+                        print(f"    {task.display_name}  ({task.position}){tags}")

@@ -1,0 +1,1 @@
+"""Plays -> batches -> tasks -> hosts (see runner.py)."""
