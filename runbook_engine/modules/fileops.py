@@ -7,6 +7,9 @@
   changed and carries `backup_file`.
 - `stat(ctx, path, *, follow, checksum) -> dict | None`: Ansible's `stat` keys.
 - `apply_attributes(ctx, path, mode, owner, group, *, recurse) -> bool` (symbolic modes too).
+  `attribute_commands(...)` gives the same as shell lines printing `ATTRS_CHANGED` on change,
+  for modules folding it into a script of their own; `attributes_differ(stat, ...)` decides
+  from a stat without a round trip.
 - `Mode`, `Owner`: pydantic field types for module `Args` (`mode: Mode = None`).
 - `new_mode(current, mode, isdir) -> int`: what `chmod mode` would leave, in Python.
 - `text_diff(before, after, before_header, after_header) -> dict`: a `Result.diff` entry.
@@ -33,7 +36,7 @@ from runbook_engine.modules.base import TaskContext
 
 _MISSING = "@@RB_MISSING@@"
 _WRITTEN = "@@RB_WRITTEN@@"
-_ATTRS = "@@RB_ATTRS@@"
+ATTRS_CHANGED = "@@RB_ATTRS@@"
 _BACKUP = "@@RB_BACKUP@@"
 _INVALID = "@@RB_INVALID@@"
 
@@ -256,19 +259,19 @@ def attributes_differ(
     return bool(group and group not in (st["gr_name"], str(st["gid"])))
 
 
-def _attribute_commands(
+def attribute_commands(
     target: str, mode: str | None, owner: str | None, group: str | None, recurse: bool = False
 ) -> list[str]:
-    """Shell lines applying attributes to `target` (shell text), printing _ATTRS on change."""
+    """Shell lines setting attributes of `target` (shell text); print ATTRS_CHANGED on change."""
     flags = "-R -c" if recurse else "-c"
     lines = []
     if mode and mode != "preserve":
         lines.append(f"o=$(chmod {flags} {shlex.quote(mode)} -- {target}) || exit 1")
-        lines.append(f'[ -z "$o" ] || echo {_ATTRS}')
+        lines.append(f'[ -z "$o" ] || echo {ATTRS_CHANGED}')
     if owner or group:
         spec = (owner or "") + (f":{group}" if group else "")
         lines.append(f"o=$(chown {flags} {shlex.quote(spec)} -- {target}) || exit 1")
-        lines.append(f'[ -z "$o" ] || echo {_ATTRS}')
+        lines.append(f'[ -z "$o" ] || echo {ATTRS_CHANGED}')
     return lines
 
 
@@ -286,16 +289,16 @@ def apply_attributes(
         return False
     if ctx.check_mode:
         if recurse:
-            return _would_change_recursively(ctx, path, mode, owner, group)
+            return would_change_recursively(ctx, path, mode, owner, group)
         st = stat(ctx, path, follow=True)
         return st is not None and attributes_differ(st, mode, owner, group)
-    res = ctx.run("\n".join(_attribute_commands(shlex.quote(path), mode, owner, group, recurse)))
+    res = ctx.run("\n".join(attribute_commands(shlex.quote(path), mode, owner, group, recurse)))
     if res.rc != 0:
         raise ModuleFailure(f"cannot set attributes of {path}: {res.stderr.strip()}")
-    return _ATTRS in res.stdout
+    return ATTRS_CHANGED in res.stdout
 
 
-def _would_change_recursively(
+def would_change_recursively(
     ctx: TaskContext, path: str, mode: str | None, owner: str | None, group: str | None
 ) -> bool:
     tests = []
@@ -371,7 +374,7 @@ def write_script(
         '    chown "$(stat -L -c %u:%g -- "$p")" -- "$t" 2>/dev/null',
         '  else chmod "$(printf %o $(( 0666 & ~0$u )))" -- "$t"; fi',
     ]
-    lines += ["  " + c for c in _attribute_commands('"$t"', mode, owner, group)]
+    lines += ["  " + c for c in attribute_commands('"$t"', mode, owner, group)]
     if validate:
         check = validate_command(validate, '"$t"')
         lines.append(f'  {check} >&2 || {{ rm -f -- "$t"; echo {_INVALID}; exit 1; }}')
@@ -383,7 +386,7 @@ def write_script(
         f"  echo {_WRITTEN}",
         "fi",
     ]
-    lines += _attribute_commands('"$p"', mode, owner, group)
+    lines += attribute_commands('"$p"', mode, owner, group)
     return "\n".join(line for line in lines if line)
 
 
@@ -432,4 +435,4 @@ def write_file(
         if line.startswith(_BACKUP):
             backup_file = line[len(_BACKUP) :]
     written = _WRITTEN in res.stdout
-    return WriteResult(written or _ATTRS in res.stdout, written, backup_file)
+    return WriteResult(written or ATTRS_CHANGED in res.stdout, written, backup_file)
