@@ -11,7 +11,6 @@ from functools import lru_cache
 from runbook_engine.errors import InputError, Position
 
 LOCALHOST_NAMES = ("localhost", "127.0.0.1", "::1")
-_ATOMS = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
 _SUBSCRIPT = re.compile(r"^(?P<base>.+)\[(?:(?P<index>-?\d+)|(?P<start>\d*):(?P<end>-?\d*))\]$")
 _IPV6 = re.compile(r"^[0-9a-fA-F]*:[0-9a-fA-F:]*:[0-9a-fA-F]*$")
 _GLOB_CHARS = ("*", "?", "[", ".")
@@ -45,8 +44,24 @@ def split_pattern(pattern: str | Sequence[str]) -> list[str]:
     elif _IPV6.match(pattern.lstrip("!&")):
         terms = [pattern]
     else:
-        terms = _ATOMS.findall(pattern)
+        terms = _split_on_colons(pattern)
     return [t.strip() for t in terms if t.strip()]
+
+
+def _split_on_colons(pattern: str) -> list[str]:
+    terms, current, depth = [], [], 0
+    for char in pattern:
+        if char == ":" and depth == 0:
+            terms.append("".join(current))
+            current = []
+            continue
+        if char == "[":
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+        current.append(char)
+    terms.append("".join(current))
+    return terms
 
 
 def parse_atoms(pattern: str | Sequence[str], position: Position | None = None) -> list[Atom]:

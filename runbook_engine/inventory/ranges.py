@@ -70,7 +70,8 @@ def _numeric(begin: str, end: str, step: int, name: str, pos: Position | None) -
                 f"host range '[{begin}:{end}]' in '{name}': a zero-padded start and its end "
                 "must have the same width",
                 pos,
-                hint=f"write [{begin}:{end.zfill(len(begin))}]",
+                hint="write "
+                + name.replace(f"[{begin}:{end}", f"[{begin}:{end.zfill(len(begin))}", 1),
             )
         width = len(begin)
     first, last = int(begin), int(end)
