@@ -502,7 +502,7 @@ class PlayRun:
             stats["skipped"] += 1
         else:
             stats["ok"] += 1
-            if outcome.changed:
+            if any(i.result.changed and not i.result.failed for i in outcome.items):
                 stats["changed"] += 1
             if any(i.ignored for i in outcome.items):
                 stats["ignored"] += 1

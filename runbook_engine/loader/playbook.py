@@ -534,8 +534,9 @@ class PlaybookLoader:
                 child.vars = {**child.vars, **args}
             file = self._resolve_relative(str(file_name), scope, "tasks", pos)
             child.file = file
+            data = self._read(file, pos)
             self._import_stack.append(file.resolve())
-            body = self._tasks(self._read(file, pos), child, Position(str(file)))
+            body = self._tasks(data, child, Position(str(file)))
             self._import_stack.pop()
         else:
             name = args.pop("name", None) or args.pop("role", None)

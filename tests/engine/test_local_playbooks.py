@@ -1,0 +1,226 @@
+"""Playbook semantics over the local connection: what a careful Ansible user expects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+LOCAL_INV = "localhost,"
+
+
+def test_register_when_loop_and_handlers(write, runbook, tmp_path: Path):
+    out = tmp_path / "out"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          vars:
+            target: {out}
+            greeting: "hello {{{{ who }}}}"
+            who: world
+          tasks:
+            - command: mkdir -p {{{{ target }}}}
+            - name: write greeting
+              shell: echo "{{{{ greeting }}}}" > {{{{ target }}}}/greet.txt
+              notify: [mark, mark]
+            - command: cat {{{{ target }}}}/greet.txt
+              register: read
+            - name: one file per item, skipping b
+              shell: echo {{{{ item }}}} > {{{{ target }}}}/{{{{ item }}}}.txt
+              loop: [a, b, c]
+              when: item != 'b'
+            - name: only when the greeting was read
+              shell: echo "{{{{ read.stdout }}}}" > {{{{ target }}}}/copy.txt
+              when: read.rc == 0 and 'world' in read.stdout
+          handlers:
+            - name: mark
+              shell: echo x >> {{{{ target }}}}/handler.txt
+    """)
+    result = runbook("run", pb, "-i", LOCAL_INV)
+    assert result.rc == 0, result.out + result.err
+    assert (out / "greet.txt").read_text() == "hello world\n"
+    assert (out / "copy.txt").read_text() == "hello world\n"
+    assert sorted(p.name for p in out.glob("?.txt")) == ["a.txt", "c.txt"]
+    assert (out / "handler.txt").read_text() == "x\n"  # notified twice, ran once
+
+
+def test_block_rescue_always_and_recap(write, runbook, tmp_path: Path):
+    out = tmp_path / "trail"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - block:
+                - shell: echo block >> {out}
+                - command: /bin/false
+                - shell: echo never >> {out}
+              rescue:
+                - shell: echo rescue >> {out}
+              always:
+                - shell: echo always >> {out}
+            - shell: echo after >> {out}
+    """)
+    result = runbook("run", pb, "-i", LOCAL_INV)
+    assert result.rc == 0
+    assert out.read_text().split() == ["block", "rescue", "always", "after"]
+    assert "rescued=1" in result.out and "failed=0" in result.out
+
+
+def test_failure_without_rescue_stops_host_and_exits_4(write, runbook, tmp_path: Path):
+    out = tmp_path / "trail"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: /bin/false
+            - shell: echo never >> {out}
+    """)
+    result = runbook("run", pb, "-i", LOCAL_INV)
+    assert result.rc == 4
+    assert not out.exists()
+    assert "failed=1" in result.out
+
+
+def test_ignore_errors_failed_when_changed_when(write, runbook, tmp_path: Path):
+    out = tmp_path / "trail"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: /bin/false
+              ignore_errors: true
+            - shell: echo ERROR
+              register: r
+              failed_when: "'ERROR' in r.stdout"
+              ignore_errors: yes
+            - shell: echo fine
+              changed_when: false
+            - shell: echo done >> {out}
+    """)
+    result = runbook("run", pb, "-i", LOCAL_INV)
+    assert result.rc == 0
+    assert out.read_text() == "done\n"
+    assert "ignored=2" in result.out and "changed=1" in result.out
+
+
+def test_retries_until(write, runbook, tmp_path: Path):
+    counter = tmp_path / "count"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: echo x >> {counter}; wc -l < {counter}
+              register: n
+              until: n.stdout | int >= 3
+              retries: 5
+              delay: 0
+    """)
+    result = runbook("run", pb, "-i", LOCAL_INV)
+    assert result.rc == 0
+    assert len(counter.read_text().splitlines()) == 3
+
+
+def test_tags_skip_tags_and_start_at_task(write, runbook, tmp_path: Path):
+    out = tmp_path / "trail"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - name: first
+              shell: echo first >> {out}
+              tags: [setup]
+            - name: second
+              shell: echo second >> {out}
+              tags: [deploy]
+            - name: third
+              shell: echo third >> {out}
+              tags: [always]
+            - name: fourth
+              shell: echo fourth >> {out}
+              tags: [never, debug]
+    """)
+    assert runbook("run", pb, "-i", LOCAL_INV, "--tags", "deploy").rc == 0
+    assert out.read_text().split() == ["second", "third"]
+    out.unlink()
+    assert runbook("run", pb, "-i", LOCAL_INV, "--skip-tags", "setup").rc == 0
+    assert out.read_text().split() == ["second", "third"]
+    out.unlink()
+    assert runbook("run", pb, "-i", LOCAL_INV, "--start-at-task", "second").rc == 0
+    assert out.read_text().split() == ["second", "third"]
+    out.unlink()
+    assert runbook("run", pb, "-i", LOCAL_INV, "-t", "debug").rc == 0
+    assert out.read_text().split() == ["third", "fourth"]
+
+
+def test_include_tasks_with_loop_and_import_tasks(write, runbook, tmp_path: Path):
+    out = tmp_path / "trail"
+    write("tasks/one.yml", f"""
+        - shell: echo "one {{{{ site }}}} {{{{ colour }}}}" >> {out}
+    """)
+    write("tasks/imported.yml", f"""
+        - shell: echo imported >> {out}
+    """)
+    pb = write("site.yml", """
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - import_tasks: tasks/imported.yml
+            - include_tasks: tasks/one.yml
+              loop: [a, b]
+              loop_control:
+                loop_var: site
+              vars:
+                colour: red
+            - include_tasks: tasks/one.yml
+              when: false
+              vars:
+                site: z
+                colour: blue
+    """)
+    result = runbook("run", pb, "-i", LOCAL_INV)
+    assert result.rc == 0, result.out
+    assert out.read_text().splitlines() == ["imported", "one a red", "one b red"]
+
+
+def test_check_mode_changes_nothing(write, runbook, tmp_path: Path):
+    out = tmp_path / "made"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: touch {out}
+    """)
+    result = runbook("run", pb, "-i", LOCAL_INV, "--check")
+    assert result.rc == 0
+    assert not out.exists()
+    assert "skipped" in result.out
+
+
+def test_set_fact_and_facts_gathering(write, runbook, tmp_path: Path):
+    out = tmp_path / "facts"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          tasks:
+            - set_fact:
+                combined: "{{{{ ansible_system }}}}-{{{{ ansible_facts.architecture }}}}"
+            - shell: echo "{{{{ combined }}}} {{{{ ansible_processor_vcpus > 0 }}}}" > {out}
+    """)
+    result = runbook("run", pb, "-i", LOCAL_INV)
+    assert result.rc == 0, result.out
+    system, _, rest = out.read_text().strip().partition("-")
+    assert system == "Linux" and rest.endswith(" True")
+
+
+def test_no_log_hides_output_and_registered_value(write, runbook, tmp_path: Path):
+    pb = write("site.yml", """
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: echo s3cr3t-token-value
+              register: token
+              no_log: true
+            - command: /bin/false
+              no_log: true
+              ignore_errors: true
+    """)
+    result = runbook("run", pb, "-i", LOCAL_INV, "-v", "--format", "json")
+    assert result.rc == 0
+    assert "s3cr3t-token-value" not in result.out + result.err
