@@ -112,15 +112,17 @@ class InventoryData:
             return
         self.add_group(group).vars[key] = value
 
-    def _path(self, start: str, goal: str) -> list[str] | None:
+    def _path(self, start: str, goal: str, seen: set[str] | None = None) -> list[str] | None:
         """Names from `start` down to `goal` through children, or None if unreachable."""
         if start == goal:
             return [start]
+        seen = set() if seen is None else seen
         group = self.groups.get(start)
-        if group is None:
+        if group is None or start in seen:
             return None
+        seen.add(start)
         for child in group.children:
-            rest = self._path(child, goal)
+            rest = self._path(child, goal, seen)
             if rest is not None:
                 return [start, *rest]
         return None
