@@ -63,7 +63,7 @@ def to_bool(value: Any) -> bool:
         return False
     if isinstance(value, str):
         value = value.strip().lower()
-    return value in ("yes", "on", "1", "true", "y", 1)
+    return value in ("yes", "on", "1", "true", 1)
 
 
 def type_debug(value: Any) -> str:
@@ -239,6 +239,10 @@ def hash_filter(value: Any, hashtype: str = "sha1") -> str:
 
 def urlsplit(value: Any, query: str = "") -> Any:
     parts = _urlsplit(str(value))
+    try:
+        port = parts.port
+    except ValueError:
+        raise _fail("urlsplit", "the port is not a number", value) from None
     result = {
         "scheme": parts.scheme,
         "netloc": parts.netloc,
@@ -248,7 +252,7 @@ def urlsplit(value: Any, query: str = "") -> Any:
         "username": parts.username,
         "password": parts.password,
         "hostname": parts.hostname,
-        "port": parts.port,
+        "port": port,
     }
     if not query:
         return result
@@ -766,18 +770,26 @@ class _Lookups:
                 term_paths = _as_list(term.get("paths"))
                 candidates += [(f, term_paths) for f in _as_list(term.get("files"))]
             else:
-                candidates += [(f, []) for f in _as_list(term)]
+                candidates += [(f, _as_list(paths)) for f in _as_list(term)]
         for name, dirs in candidates:
-            if dirs:
-                found = next((Path(d) / name for d in dirs if (Path(d) / name).is_file()), None)
-            else:
-                found = self.find(name, "files")
+            found = self._first_in(name, dirs) if dirs else self.find(name, "files")
             if found is not None:
                 return [str(found)]
         if skip:
             return []
         tried = ", ".join(name for name, _ in candidates)
         raise _fail("first_found", f"none of these files was found: {tried}")
+
+    def _first_in(self, name: str, dirs: list[str]) -> Path | None:
+        """`name` in the first of `dirs` holding it; relative dirs hang off the search paths."""
+        for directory in dirs:
+            bases = [Path(directory)]
+            if not bases[0].is_absolute():
+                bases = [Path(p) / directory for p in self.templar.search_paths]
+            for base in bases:
+                if (base / name).is_file():
+                    return base / name
+        return None
 
     def vars(self, ctx: Context, *names: str, default: Any = Undefined) -> list[Any]:
         values = []
@@ -872,7 +884,7 @@ def _make_lookup_globals(templar: Templar) -> dict[str, Any]:
         values = lookups.run(ctx, name, terms, kw)
         if wantlist:
             return values
-        if values and all(isinstance(v, str) for v in values):
+        if all(isinstance(v, str) for v in values):  # Ansible joins; [] becomes ""
             return ",".join(values)
         return values[0] if len(values) == 1 else values
 
@@ -916,7 +928,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "checksum": lambda v: hash_filter(v, "sha1"),
     "sha1": lambda v: hash_filter(v, "sha1"),
     "md5": lambda v: hash_filter(v, "md5"),
-    "quote": lambda v: shlex.quote(str(v)),
+    "quote": lambda v: shlex.quote("" if v is None else str(v)),
     "combine": combine,
     "dict2items": dict2items,
     "items2dict": items2dict,

@@ -182,10 +182,6 @@ class ConsoleSink:
             self._hosts_done.add(event.host)
         self._update_progress()
 
-    def _on_host_unreachable(self, event: Event) -> None:
-        msg = str(event.data.get("msg", ""))
-        self._line([(f"unreachable: [{event.host}] => {msg}", STATUS_STYLES["unreachable"])])
-
     def _on_warning(self, event: Event) -> None:
         self._line([(f"[WARNING]: {event.data.get('msg', '')}", "bold magenta")])
 

@@ -14,7 +14,8 @@ from runbook_engine.templating import Templar, TemplateError
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("yes", True), ("On", True), ("1", True), ("true", True), (1, True),
-     ("no", False), ("0", False), ("", False), (None, False), (False, False)],
+     ("no", False), ("y", False), ("off", False), ("0", False), ("", False), (None, False),
+     (False, False)],
 )  # fmt: skip
 def test_bool_follows_ansible_truth_words(templar: Templar, value: object, expected: bool) -> None:
     assert templar.evaluate("v | bool", {"v": value}) is expected

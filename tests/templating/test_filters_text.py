@@ -74,6 +74,7 @@ def test_hashes(templar: Templar) -> None:
 def test_quote_makes_shell_safe_words(templar: Templar) -> None:
     rendered = templar.render("rm -f {{ f | quote }}", {"f": "a b; rm -rf /"})
     assert rendered == "rm -f 'a b; rm -rf /'"
+    assert templar.evaluate("none_value | quote", {"none_value": None}) == "''"
 
 
 def test_urlsplit(templar: Templar) -> None:
@@ -85,6 +86,8 @@ def test_urlsplit(templar: Templar) -> None:
     assert templar.evaluate("u | urlsplit('query')", {"u": url}) == "x=1"
     with pytest.raises(TemplateError, match=r"urlsplit: unknown URL component"):
         templar.evaluate("u | urlsplit('nope')", {"u": url})
+    with pytest.raises(TemplateError, match=r"urlsplit: the port is not a number"):
+        templar.evaluate("'http://h:http/' | urlsplit", {})
 
 
 def test_to_datetime_and_arithmetic(templar: Templar) -> None:

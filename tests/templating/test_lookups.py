@@ -43,7 +43,8 @@ def test_file_lookup_searches_files_dir_then_base(templar: Templar, project: Pat
     assert templar.evaluate("lookup('file', p, rstrip=False)", {"p": absolute}) == "welcome\n"
     with pytest.raises(TemplateError, match=r"file: could not find 'nope' in .*roles/web/files"):
         templar.evaluate("lookup('file', 'nope')", {})
-    assert templar.evaluate("lookup('file', 'nope', errors='ignore')", {}) == []
+    assert templar.evaluate("lookup('file', 'nope', errors='ignore')", {}) == ""
+    assert templar.evaluate("query('file', 'nope', errors='ignore')", {}) == []
 
 
 def test_template_lookup_uses_current_variables(templar: Templar) -> None:
@@ -67,6 +68,12 @@ def test_first_found(templar: Templar, project: Path) -> None:
         project / "playbook_file.txt"
     )
     assert templar.evaluate("q('first_found', 'nope', skip=True)", {}) == []
+    assert templar.evaluate("lookup('first_found', 'nope', skip=True)", {}) == ""
+    relative = "lookup('first_found', 'a.conf', 'motd', paths=['files'])"
+    assert templar.evaluate(relative, {}) == str(project / "roles" / "web" / "files" / "a.conf")
+    in_dir = "lookup('first_found', files=['playbook_file.txt', 'motd'], paths=[d])"
+    files = project / "roles" / "web" / "files"
+    assert templar.evaluate(in_dir, {"d": str(files)}) == str(files / "motd")
     with pytest.raises(TemplateError, match="first_found: none of these files was found: nope, z"):
         templar.evaluate("lookup('first_found', ['nope', 'z'])", {})
 
