@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from runbook_engine.errors import ModuleFailure
 from runbook_engine.modules.base import Result, TaskContext, fail
@@ -29,16 +29,15 @@ from runbook_engine.s3 import catalog, hostcmd, naming, restoring
 from runbook_engine.s3.config import S3Args, make_client
 
 
-class Args(S3Args):
+class RestoreSource(S3Args):
+    """Which backup, and how to reach a database on the host (shared with restore_drill)."""
+
     name: str = Field(description="Backup name given to `backup`.")
     host_label: str | None = Field(None, description="Whose backups (default: this host).")
     backup: str = Field("latest", description="`latest`, or a key / file name.")
-    dest: str | None = Field(None, description="Directory to unpack an archive into.")
     staging_dir: str | None = Field(
         None, description="Host directory for the verified download (default: beside dest)."
     )
-    database: str | None = Field(None, description="Database to load a dump into.")
-    create_database: bool = False
     maintenance_db: str = Field("postgres", description="Where CREATE DATABASE runs.")
     db_engine: Literal["postgres", "mysql"] = "postgres"
     db_host: str | None = None
@@ -46,12 +45,10 @@ class Args(S3Args):
     db_user: str | None = None
     db_password: SecretStr | None = None
 
-    @model_validator(mode="after")
-    def _one_destination(self) -> Args:
-        if bool(self.dest) == bool(self.database):
-            raise ValueError("give either `dest` (a directory) or `database`")
-        naming.check_name(self.name)
-        return self
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return naming.check_name(value)
 
     def db(self, database: str) -> hostcmd.DatabaseTarget:
         return hostcmd.DatabaseTarget(
@@ -66,6 +63,18 @@ class Args(S3Args):
     @property
     def password(self) -> str | None:
         return self.db_password.get_secret_value() if self.db_password else None
+
+
+class Args(RestoreSource):
+    dest: str | None = Field(None, description="Directory to unpack an archive into.")
+    database: str | None = Field(None, description="Database to load a dump into.")
+    create_database: bool = False
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Args:
+        if bool(self.dest) == bool(self.database):
+            raise ValueError("give either `dest` (a directory) or `database`")
+        return self
 
 
 def run(ctx: TaskContext, args: Args) -> Result:
@@ -109,7 +118,7 @@ def _restore(ctx: TaskContext, args: Args) -> Result:
 def restore_into(
     ctx: TaskContext,
     client: object,
-    args: Args,
+    args: RestoreSource,
     backup: catalog.StoredBackup,
     dest: str | None,
     database: str | None,

@@ -127,8 +127,8 @@ class DatabaseTarget:
             argv = ["mysql", *self._client_args(), "--", self.database]
         return self._prelude() + with_status(source, shlex.join(argv))
 
-    def query_command(self, sql: str) -> str:
-        """Run `sql` and print bare values; `sql` goes on stdin after the password line."""
+    def query_command(self) -> str:
+        """Print bare values of the SQL read from stdin (after the password line)."""
         if self.engine == "postgres":
             argv = ["psql", "-X", "-A", "-t", "-q", "--no-password", "-v", "ON_ERROR_STOP=1"]
             argv += [*self._client_args(), "--dbname", self.database]
