@@ -160,24 +160,22 @@ class Inventory:
         allow_empty: bool = False,
     ) -> list[str]:
         """Hosts matching `pattern` (and `limit`, if given), deduplicated, in inventory
-        order. A term that names nothing known, or an empty result, is an InputError."""
+        order. A term naming nothing known, a pattern or limit that matches no host, is an
+        InputError. A limit that leaves none of the pattern's hosts gives [] (as Ansible, the
+        play is skipped: the limit may target another play of the playbook)."""
         selected = self._evaluate(pattern, position)
-        if limit:
-            allowed = self._limit_hosts(limit)
-            narrowed = [h for h in selected if h in allowed]
-            if not narrowed and selected and not allow_empty:
-                raise InputError(
-                    f"--limit '{limit}' leaves none of the hosts matched by '{_show(pattern)}'",
-                    position,
-                    hint=f"'{_show(pattern)}' matches: {', '.join(selected[:10])}",
-                )
-            selected = narrowed
         if not selected and not allow_empty:
             raise InputError(
                 f"host pattern '{_show(pattern)}' matches no hosts",
                 position,
                 hint="the groups it names are empty, or its terms exclude every host",
             )
+        if limit:
+            allowed = self._limit_hosts(limit)
+            if not allowed and not allow_empty:
+                raise InputError(f"--limit '{limit}' matches no hosts",
+                                 hint="the groups it names are empty, or it excludes every host")
+            selected = [h for h in selected if h in allowed]
         return selected
 
     def _limit_hosts(self, limit: str) -> set[str]:

@@ -88,9 +88,12 @@ def test_missing_limit_file(inventory, tmp_path):
         inventory.select("all", limit=f"@{tmp_path}/none.retry")
 
 
-def test_limit_that_leaves_nothing_is_input_error(inventory):
-    with pytest.raises(InputError, match="--limit 'dbservers' leaves none of the hosts"):
-        inventory.select("webservers", limit="dbservers")
+def test_limit_outside_the_pattern_skips_it_but_an_empty_limit_is_an_error(inventory):
+    assert inventory.select("webservers", limit="dbservers") == []
+    with pytest.raises(InputError, match="--limit 'empty' matches no hosts"):
+        inventory.select("webservers", limit="empty")
+    with pytest.raises(InputError, match="--limit 'dbserver' matches no host or group"):
+        inventory.select("webservers", limit="dbserver")
 
 
 def test_unknown_name_suggests_close_names_with_playbook_position(inventory):
