@@ -97,9 +97,12 @@ class ConsoleSink:
         if self.color or self.progress:
             from rich.console import Console
 
+            # An explicit colour request wins over TERM=dumb (CI logs render ANSI fine).
+            dumb = os.environ.get("TERM", "") in ("dumb", "unknown")
             self._console = Console(
                 file=self.stream,
                 force_terminal=True,
+                color_system="standard" if self.color and dumb else "auto",
                 no_color=not self.color,
                 highlight=False,
                 soft_wrap=True,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
+
 from runbook_engine.events import EventBus
 from runbook_engine.modules.base import Result
 from runbook_engine.output.console import ConsoleSink, exit_code_meaning, format_duration
@@ -106,7 +108,10 @@ def test_masked_results_stay_masked_at_every_verbosity() -> None:
         assert "password" not in line.lower() or "set db password" in line
 
 
-def test_color_marks_statuses() -> None:
+@pytest.mark.parametrize("term", ["xterm-256color", "dumb"])
+def test_color_marks_statuses(monkeypatch: pytest.MonkeyPatch, term: str) -> None:
+    monkeypatch.setenv("TERM", term)
+    monkeypatch.delenv("COLORTERM", raising=False)
     out = render(color=True, progress=False)
     assert "\x1b[32mok: [web1]\x1b[0m" in out  # green
     assert "\x1b[33mchanged: [web1]\x1b[0m" in out  # yellow
@@ -155,3 +160,31 @@ def test_exit_code_meanings_and_durations() -> None:
     assert exit_code_meaning(130) == "interrupted"
     assert exit_code_meaning(None) == "run did not finish"
     assert format_duration(3725) == "1h02m05s"
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_auto_detection_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    stream = FakeTerminal()
+    bus = EventBus([ConsoleSink(stream=stream)])
+    emit_run(bus)
+    bus.close()
+    out = stream.getvalue()
+    assert "\x1b[32mok: [web1]\x1b[0m" in out
+    assert "task 5 - 2/2 hosts done" in out
+
+
+def test_no_color_env_keeps_progress_but_drops_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    stream = FakeTerminal()
+    bus = EventBus([ConsoleSink(stream=stream)])
+    emit_run(bus)
+    bus.close()
+    out = stream.getvalue()
+    assert "\x1b[32m" not in out
+    assert "task 5 - 2/2 hosts done" in out
