@@ -381,7 +381,8 @@ def _unique(values: Iterable[Any]) -> list[Any]:
     return seen
 
 
-def unique(values: Any, case_sensitive: bool = True, attribute: Any = None) -> list[Any]:
+def unique(values: Any, case_sensitive: bool = False, attribute: Any = None) -> list[Any]:
+    """Ansible's (and Jinja's) unique: case-insensitive unless asked; works on dicts too."""
     if attribute is None and case_sensitive:
         return _unique(values)
     result, keys = [], []

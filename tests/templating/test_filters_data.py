@@ -123,6 +123,11 @@ def test_set_theory_keeps_order_and_handles_dicts(templar: Templar) -> None:
     v = {"a": [3, 1, 3, 2], "b": [2, 4], "d": [{"x": 1}, {"x": 1}]}
     assert templar.evaluate("a | unique", v) == [3, 1, 2]
     assert templar.evaluate("d | unique", v) == [{"x": 1}]
+    assert templar.evaluate("['a', 'A', 'b'] | unique", v) == ["a", "b"]
+    assert templar.evaluate("['a', 'A'] | unique(case_sensitive=True)", v) == ["a", "A"]
+    users = [{"n": "a", "g": 1}, {"n": "b", "g": 1}, {"n": "c", "g": 2}]
+    by_group = "u | unique(attribute='g') | map(attribute='n') | list"
+    assert templar.evaluate(by_group, {"u": users}) == ["a", "c"]
     assert templar.evaluate("a | union(b)", v) == [3, 1, 2, 4]
     assert templar.evaluate("a | intersect(b)", v) == [2]
     assert templar.evaluate("a | difference(b)", v) == [3, 1]

@@ -151,3 +151,18 @@ def test_map_select_reject_selectattr_still_work(templar: Templar) -> None:
     assert templar.evaluate("users | selectattr('admin') | map(attribute='n') | list", v) == ["a"]
     assert templar.evaluate("[1, 2, 3] | select('>', 1) | list", {}) == [2, 3]
     assert templar.evaluate("['a1', 'b'] | reject('match', 'a') | list", {}) == ["b"]
+
+
+def test_less_common_path_and_hash_filters(
+    templar: Templar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNBOOK_DIR", "/srv/app")
+    assert templar.evaluate("'$RUNBOOK_DIR/logs' | expandvars", {}) == "/srv/app/logs"
+    assert templar.evaluate("'/srv/app/logs/x' | relpath('/srv/app')", {}) == "logs/x"
+    assert templar.evaluate("'abc' | md5", {}) == hashlib.md5(b"abc").hexdigest()
+    assert templar.evaluate("'abc' | sha1", {}) == hashlib.sha1(b"abc").hexdigest()
+
+
+def test_to_json_of_an_undefined_value_names_it(templar: Templar) -> None:
+    with pytest.raises(TemplateError, match="'api_token' is undefined"):
+        templar.evaluate("{'token': api_token} | to_json", {})

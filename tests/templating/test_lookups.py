@@ -124,3 +124,10 @@ def test_unknown_and_dangerous_lookups_are_refused(templar: Templar) -> None:
         templar.evaluate("lookup('redis', 'k')", {})
     with pytest.raises(TemplateError, match=r"lookup\('env'\): .*unexpected keyword"):
         templar.evaluate("lookup('env', 'HOME', colour=1)", {})
+
+
+def test_flattened_and_file_lstrip(templar: Templar) -> None:
+    assert templar.evaluate("q('flattened', [1, [2, [3]]], 4)", {}) == [1, 2, 3, 4]
+    assert templar.evaluate("lookup('file', 'playbook_file.txt', lstrip=True)", {}) == (
+        "from the playbook dir"
+    )

@@ -88,3 +88,12 @@ def test_truthy_falsy(templar: Templar) -> None:
     assert templar.evaluate("'no' is truthy(convert_bool=True)", {}) is False
     assert templar.evaluate("[] is falsy", {}) is True
     assert templar.evaluate("'yes' is falsy(convert_bool=True)", {}) is False
+
+
+def test_aliases_and_collection_tests(templar: Templar) -> None:
+    gone = Result(unreachable=True, failed=True, msg="no route").registered()
+    v = {"gone": gone, "bad": Result(failed=True).registered()}
+    assert templar.evaluate("gone is unreachable and bad is not unreachable", v) is True
+    assert templar.evaluate("bad is failure and bad is not change and bad is not skip", v) is True
+    assert templar.evaluate("'2.1' is version_compare('2.0', '>')", {}) is True
+    assert templar.evaluate("[0, 1] is any and [0, 1] is not all", {}) is True
