@@ -263,8 +263,12 @@ class PlayRun:
         role = task.role if task is not None else None
         if task is not None and task.vars:
             layers.append((task.vars, True))
+        if task is not None:
+            local: dict[str, Any] = {"ansible_search_path": [str(p) for p in task.search_paths]}
+            if role is not None:
+                local.update(role_path=str(role.path), role_name=role.name)
+            layers.append((local, False))
         if role is not None:
-            layers.append(({"role_path": str(role.path), "role_name": role.name}, False))
             layers.append((role.vars, True))
         layers += self._static_layers
         layers.append((self.runner.inventory.host_vars(host.name), True))
