@@ -16,6 +16,7 @@ import glob
 import hashlib
 import itertools
 import json
+import math
 import os
 import random as _random
 import re
@@ -436,15 +437,30 @@ def zip_longest(*lists: Any, fillvalue: Any = None) -> list[list[Any]]:
     return [list(t) for t in itertools.zip_longest(*lists, fillvalue=fillvalue)]
 
 
+# Same bound as the sandbox's range(): a template must not eat the controller's memory.
+MAX_ITEMS = 100_000
+
+
+def _bounded(name: str, size: int) -> None:
+    if size > MAX_ITEMS:
+        raise _fail(name, f"would make {size} items (the limit is {MAX_ITEMS})")
+
+
 def product(*lists: Any, repeat: int = 1) -> list[list[Any]]:
+    lists = tuple(list(values) for values in lists)
+    _bounded("product", math.prod(len(values) for values in lists) ** repeat)
     return [list(t) for t in itertools.product(*lists, repeat=repeat)]
 
 
 def permutations(values: Any, r: int | None = None) -> list[list[Any]]:
+    values = list(values)
+    _bounded("permutations", math.perm(len(values), r))
     return [list(t) for t in itertools.permutations(values, r)]
 
 
 def combinations(values: Any, r: int) -> list[list[Any]]:
+    values = list(values)
+    _bounded("combinations", math.comb(len(values), r))
     return [list(t) for t in itertools.combinations(values, r)]
 
 
@@ -849,7 +865,11 @@ class _Lookups:
                 raise _fail("sequence", "stride cannot be 0", term)
             fmt = str(spec.get("format", "%d"))
             stop = end + (1 if stride > 0 else -1)
-            results.extend(fmt % n for n in range(start, stop, stride))
+            _bounded("sequence", len(range(start, stop, stride)) + len(results))
+            try:
+                results.extend(fmt % n for n in range(start, stop, stride))
+            except (TypeError, ValueError):
+                raise _fail("sequence", f"bad format {fmt!r}", term) from None
         return results
 
     def run(self, ctx: Context, name: str, terms: tuple[Any, ...], kw: dict[str, Any]) -> list:

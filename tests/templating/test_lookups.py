@@ -111,6 +111,8 @@ def test_loop_helper_lookups(templar: Templar) -> None:
         "10", "15", "20"
     ]  # fmt: skip
     assert templar.evaluate("lookup('items', [1, 2], wantlist=True)", {}) == [1, 2]
+    with pytest.raises(TemplateError, match="sequence: bad format '%s%s'"):
+        templar.evaluate("q('sequence', 'end=2 format=%s%s')", {})
 
 
 def test_range_global(templar: Templar) -> None:

@@ -67,3 +67,17 @@ def test_set_inside_template_stays_local(templar: Templar) -> None:
 def test_filters_on_undefined_input_name_the_variable(templar: Templar) -> None:
     with pytest.raises(TemplateError, match="'secret_key' is undefined"):
         templar.evaluate("secret_key | b64encode", {})
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "range(20) | product(range(20), range(20), range(20))",
+        "range(12) | permutations",
+        "range(40) | combinations(10)",
+        "query('sequence', 'start=1 end=1000000')",
+    ],
+)
+def test_combinatorial_filters_are_bounded(templar: Templar, expr: str) -> None:
+    with pytest.raises(TemplateError, match=r"would make \d+ items \(the limit is 100000\)"):
+        templar.evaluate(expr, {})
