@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import shlex
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -133,19 +133,15 @@ def _producer(args: Args) -> tuple[str, str]:
     return db.dump_command(options), tool
 
 
-def _check_free(client: object, args: Args, key: str) -> None:
-    """Refuse to overwrite: two backups in the same second would share a key."""
-    from botocore.exceptions import ClientError
-
+def _check_free(client: Any, args: Args, key: str) -> None:
+    """Refuse to overwrite: two backups in the same second would share a key. A listing,
+    not HeadObject: its errors carry the S3 code (a HEAD answers a bare 403)."""
     try:
-        client.head_object(Bucket=args.bucket, Key=key)  # type: ignore[attr-defined]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return
-        raise S3Failure(describe(exc, "checking", args.where(key))) from exc
+        listed = client.list_objects_v2(Bucket=args.bucket, Prefix=key, MaxKeys=1)
     except s3_errors() as exc:
         raise S3Failure(describe(exc, "checking", args.where(key))) from exc
-    raise ModuleFailure(f"{args.where(key)} already exists; not overwriting a backup")
+    if any(obj["Key"] == key for obj in listed.get("Contents", [])):
+        raise ModuleFailure(f"{args.where(key)} already exists; not overwriting a backup")
 
 
 def _check_producer(finished: object, tool: str, host: str) -> list[str]:

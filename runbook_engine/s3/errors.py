@@ -33,6 +33,8 @@ def describe(exc: BaseException, action: str, where: str) -> str:
             hint = "the key is not allowed to do this: check its permissions on the bucket"
         elif code == "NoSuchBucket":
             hint = "the bucket does not exist"
+        elif code == "403":  # HEAD responses carry no error body
+            hint = "forbidden: the credentials are wrong or lack permission"
         elif code in ("NoSuchKey", "404", "NotFound"):
             hint = "no such object"
         else:

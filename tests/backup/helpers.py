@@ -34,3 +34,41 @@ def put_object(
 def keys_under(client: Any, bucket: str, prefix: str) -> set[str]:
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     return {obj["Key"] for page in pages for obj in page.get("Contents", [])}
+
+
+class RecordingConnection:
+    """A real connection that also keeps every command and stdin byte sent to the host,
+    so tests can prove what never reached it (S3 credentials)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.host = conn.host
+        self.sent = bytearray()
+
+    def connect(self) -> None:
+        self.conn.connect()
+
+    def run(self, command: str, *, stdin: bytes | None = None, timeout: float | None = None):
+        self.sent += command.encode() + b"\n" + (stdin or b"")
+        return self.conn.run(command, stdin=stdin, timeout=timeout)
+
+    def open_stream(self, command: str) -> Any:
+        self.sent += command.encode() + b"\n"
+        stream = self.conn.open_stream(command)
+        stream.stdin = _RecordingWriter(stream.stdin, self.sent)
+        return stream
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _RecordingWriter:
+    def __init__(self, inner: Any, sink: bytearray) -> None:
+        self._inner, self._sink = inner, sink
+
+    def write(self, data: bytes) -> int:
+        self._sink += data
+        return self._inner.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
