@@ -738,20 +738,27 @@ class _Lookups:
             "sequence": self.sequence,
         }
 
-    def find(self, name: str, kind: str) -> Path | None:
+    def search_paths(self, ctx: Context) -> list[Path]:
+        """The task's `ansible_search_path` (role first, set by the executor), then the
+        Templar's own paths."""
+        task_paths = ctx.resolve_or_missing("ansible_search_path")
+        paths = list(task_paths) if isinstance(task_paths, list | tuple) else []
+        return list(dict.fromkeys(Path(p) for p in [*paths, *self.templar.search_paths]))
+
+    def find(self, ctx: Context, name: str, kind: str) -> Path | None:
         path = Path(name)
         if path.is_absolute():
             return path if path.is_file() else None
-        for base in self.templar.search_paths:
+        for base in self.search_paths(ctx):
             for candidate in (Path(base) / kind / name, Path(base) / name):
                 if candidate.is_file():
                     return candidate
         return None
 
-    def _read(self, lookup: str, name: str, kind: str) -> str:
-        path = self.find(str(name), kind)
+    def _read(self, ctx: Context, lookup: str, name: str, kind: str) -> str:
+        path = self.find(ctx, str(name), kind)
         if path is None:
-            looked = ", ".join(str(Path(p) / kind) for p in self.templar.search_paths)
+            looked = ", ".join(str(p / kind) for p in self.search_paths(ctx))
             raise _fail(lookup, f"could not find {name!r} in {looked or '(no search path)'}")
         return path.read_text(encoding="utf-8")
 
@@ -759,11 +766,11 @@ class _Lookups:
         return [os.environ.get(str(name), default) for name in names]
 
     def file(
-        self, _ctx: Context, *names: str, lstrip: bool = False, rstrip: bool = True
+        self, ctx: Context, *names: str, lstrip: bool = False, rstrip: bool = True
     ) -> list[str]:
         contents = []
         for name in names:
-            text = self._read("file", name, "files")
+            text = self._read(ctx, "file", name, "files")
             text = text.lstrip() if lstrip else text
             contents.append(text.rstrip() if rstrip else text)
         return contents
@@ -773,12 +780,12 @@ class _Lookups:
     ) -> list[str]:
         variables = ChainMap(dict(template_vars or {}), ctx.get_all())
         return [
-            self.templar.render_string(self._read("template", name, "templates"), variables)
+            self.templar.render_string(self._read(ctx, "template", name, "templates"), variables)
             for name in names
         ]
 
     def first_found(
-        self, _ctx: Context, *terms: Any, files: Any = None, paths: Any = None, skip: bool = False
+        self, ctx: Context, *terms: Any, files: Any = None, paths: Any = None, skip: bool = False
     ) -> list[str]:
         candidates: list[tuple[str, list[str]]] = []
         for term in [*terms, *([{"files": files, "paths": paths}] if files else [])]:
@@ -789,7 +796,7 @@ class _Lookups:
             else:
                 candidates += [(f, _as_list(paths)) for f in _as_list(term)]
         for name, dirs in candidates:
-            found = self._first_in(name, dirs) if dirs else self.find(name, "files")
+            found = self._first_in(ctx, name, dirs) if dirs else self.find(ctx, name, "files")
             if found is not None:
                 return [str(found)]
         if skip:
@@ -797,12 +804,12 @@ class _Lookups:
         tried = ", ".join(name for name, _ in candidates)
         raise _fail("first_found", f"none of these files was found: {tried}")
 
-    def _first_in(self, name: str, dirs: list[str]) -> Path | None:
+    def _first_in(self, ctx: Context, name: str, dirs: list[str]) -> Path | None:
         """`name` in the first of `dirs` holding it; relative dirs hang off the search paths."""
         for directory in dirs:
             bases = [Path(directory)]
             if not bases[0].is_absolute():
-                bases = [Path(p) / directory for p in self.templar.search_paths]
+                bases = [p / directory for p in self.search_paths(ctx)]
             for base in bases:
                 if (base / name).is_file():
                     return base / name
@@ -819,15 +826,15 @@ class _Lookups:
             values.append(value)
         return values
 
-    def fileglob(self, _ctx: Context, *patterns: str) -> list[str]:
+    def fileglob(self, ctx: Context, *patterns: str) -> list[str]:
         found: list[str] = []
         for pattern in patterns:
             if os.path.isabs(pattern):
-                roots = [Path(pattern).parent]
+                roots = [Path("/")]
             else:
-                roots = [Path(p) / sub for p in self.templar.search_paths for sub in ("files", "")]
+                roots = [p / sub for p in self.search_paths(ctx) for sub in ("files", "")]
             for root in roots:
-                matches = sorted(glob.glob(str(root / Path(pattern).name)))
+                matches = sorted(glob.glob(str(root / pattern)))
                 files = [m for m in matches if os.path.isfile(m)]
                 if files:
                     found.extend(files)

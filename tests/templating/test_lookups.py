@@ -133,3 +133,16 @@ def test_flattened_and_file_lstrip(templar: Templar) -> None:
     assert templar.evaluate("lookup('file', 'playbook_file.txt', lstrip=True)", {}) == (
         "from the playbook dir"
     )
+
+
+def test_task_search_path_comes_first(templar: Templar, tmp_path: Path) -> None:
+    other_role = tmp_path / "roles" / "db"
+    (other_role / "files" / "conf.d").mkdir(parents=True)
+    (other_role / "files" / "motd").write_text("db role motd")
+    (other_role / "files" / "conf.d" / "x.cnf").write_text("x")
+    task_vars = {"ansible_search_path": [str(other_role)]}
+    assert templar.evaluate("lookup('file', 'motd')", task_vars) == "db role motd"
+    assert templar.evaluate("lookup('file', 'a.conf')", task_vars) == "a"  # Templar's paths
+    assert templar.evaluate("q('fileglob', 'conf.d/*.cnf')", task_vars) == [
+        str(other_role / "files" / "conf.d" / "x.cnf")
+    ]
