@@ -7,18 +7,23 @@ as Ansible does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from runbook_engine.errors import InputError, Position
-from runbook_engine.loader.yaml_source import load_yaml_file, position_of
+from runbook_engine.loader.yaml_source import load_yaml_text, position_of
+
+VaultFileDecoder = Callable[[str, Path], str]  # (whole-file ciphertext, path) -> plaintext
+VAULT_HEADER = "$ANSIBLE_VAULT;"
 
 VARS_EXTENSIONS = (".yml", ".yaml", ".json")
 _PREFERENCE = ("", *VARS_EXTENSIONS)
 
 
-def load_vars_dir(directory: Path, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+def load_vars_dir(
+    directory: Path, names: Iterable[str], vault: VaultFileDecoder | None = None
+) -> dict[str, dict[str, Any]]:
     """Variables for each of `names` found in `directory` (e.g. `inventories/group_vars`)."""
     if not directory.is_dir():
         return {}
@@ -30,7 +35,7 @@ def load_vars_dir(directory: Path, names: Iterable[str]) -> dict[str, dict[str, 
             continue
         merged: dict[str, Any] = {}
         for path in _files_in(directory / chosen):
-            merged.update(_load_mapping(path))
+            merged.update(_load_mapping(path, vault))
         result[name] = merged
     return result
 
@@ -48,8 +53,27 @@ def _files_in(entry: Path) -> list[Path]:
     return found
 
 
-def _load_mapping(path: Path) -> dict[str, Any]:
-    data = load_yaml_file(path)
+def read_text_maybe_vaulted(path: Path, vault: VaultFileDecoder | None) -> str:
+    """A file's text, decrypted first when it is a whole-file ansible-vault envelope."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text: {exc.reason}", Position(str(path))) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    if not text.lstrip().startswith(VAULT_HEADER):
+        return text
+    if vault is None:
+        raise InputError(
+            "this file is vault-encrypted and no vault password was given",
+            Position(str(path)),
+            hint="pass --vault-password-file FILE or set RUNBOOK_VAULT_PASSWORD",
+        )
+    return vault(text, path)
+
+
+def _load_mapping(path: Path, vault: VaultFileDecoder | None) -> dict[str, Any]:
+    data = load_yaml_text(read_text_maybe_vaulted(path, vault), str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):

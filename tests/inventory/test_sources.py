@@ -94,3 +94,30 @@ def test_non_executable_file_is_not_run(write):
     path = write("plain.py", "#!/bin/sh\n[web]\nw1\n")
     assert load_inventory([str(path)]).hosts == ["w1"]
 
+
+
+ENVELOPE = "$ANSIBLE_VAULT;1.1;AES256\n6162636465\n"
+
+
+def test_vault_encrypted_vars_file_needs_a_password(write):
+    path = write("hosts.ini", "[web]\nw1\n")
+    secret = write("group_vars/web/vault.yml", ENVELOPE)
+    with pytest.raises(InputError, match="vault-encrypted and no vault password") as info:
+        load_inventory([str(path)])
+    assert info.value.position.file == str(secret)
+
+
+def test_vault_encrypted_files_are_decrypted_by_the_given_decoder(write):
+    inventory_file = write("hosts.yml", ENVELOPE)
+    write("group_vars/web/vault.yml", ENVELOPE)
+    plaintexts = {
+        "hosts.yml": "web:\n  hosts:\n    w1:\n",
+        "vault.yml": "db_password: s3cret\n",
+    }
+
+    def decode(text: str, path):
+        assert text == ENVELOPE
+        return plaintexts[path.name]
+
+    inventory = load_inventory([str(inventory_file)], vault=decode)
+    assert inventory.host_vars("w1") == {"db_password": "s3cret"}
