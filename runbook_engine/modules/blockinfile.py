@@ -74,7 +74,7 @@ def edit(args: Args, text: str) -> tuple[str, str]:
 
 
 def run(ctx: TaskContext, args: Args) -> Result:
-    data = load(ctx, args)
+    st, data = load(ctx, args)
     if data is None:
         return Result(msg="file not present")
     text = data.decode("utf-8", "surrogateescape")
@@ -82,4 +82,4 @@ def run(ctx: TaskContext, args: Args) -> Result:
     after = new.encode("utf-8", "surrogateescape")
     if after == data:
         msg = ""
-    return save(ctx, args, data, after, msg)
+    return save(ctx, args, st, data, after, msg)

@@ -61,22 +61,29 @@ def run(ctx: TaskContext, args: Args) -> Result:
     if local.is_dir():
         return _copy_tree(ctx, args, local)
     mode = f"{local.stat().st_mode & 0o7777:04o}" if args.mode == "preserve" else args.mode
-    dest = args.dest + local.name if args.dest.endswith("/") else args.dest
-    if args.dest.endswith("/"):
-        _make_dirs(ctx, [args.dest.rstrip("/") or "/"], args.directory_mode)
+    into_dir = args.dest.endswith("/")
+    dest = args.dest + local.name if into_dir else args.dest
     try:
-        return _copy_one(ctx, args, local.read_bytes(), dest, mode, str(local))
+        return _copy_one(ctx, args, local.read_bytes(), dest, mode, str(local), parents=into_dir)
     except fileops.IsADirectory:
         return _copy_one(ctx, args, local.read_bytes(), f"{dest}/{local.name}", mode, str(local))
 
 
 def _copy_one(
-    ctx: TaskContext, args: Args, data: bytes, dest: str, mode: str | None, source: str
+    ctx: TaskContext,
+    args: Args,
+    data: bytes,
+    dest: str,
+    mode: str | None,
+    source: str,
+    *,
+    parents: bool = False,
 ) -> Result:
+    """One file: a single round trip (two in diff mode, to show what was there before)."""
     before = fileops.read_file(ctx, dest) if ctx.diff else None
     written = fileops.write_file(
         ctx, dest, data, mode=mode, owner=args.owner, group=args.group,
-        backup=args.backup, validate=args.validate_cmd, force=args.force,
+        backup=args.backup, validate=args.validate_cmd, force=args.force, parents=parents,
     )  # fmt: skip
     result = Result(changed=written.changed, data=_returned(dest, data, written.backup_file))
     if ctx.diff and written.content_changed:

@@ -1,11 +1,12 @@
 """Host-side file primitives the modules build on. Each call is ONE round trip.
 
 - `read_file(ctx, path) -> bytes | None`: content, or None when the path does not exist.
-- `write_file(ctx, path, data, *, mode, owner, group, backup, validate, force) -> WriteResult`:
+- `write_file(ctx, path, data, *, mode, owner, group, backup, validate, force, parents)`:
   atomic (temp file in the same directory, then `mv`), content on stdin, written only when
   its sha256 differs; also applies mode/owner/group. The result is truthy when anything
   changed and carries `backup_file`.
 - `stat(ctx, path, *, follow, checksum) -> dict | None`: Ansible's `stat` keys.
+- `read_file_and_stat(ctx, path) -> (stat | None, bytes | None)`: both, one round trip.
 - `apply_attributes(ctx, path, mode, owner, group, *, recurse) -> bool` (symbolic modes too).
   `attribute_commands(...)` gives the same as shell lines printing `ATTRS_CHANGED` on change,
   for modules folding it into a script of their own; `attributes_differ(stat, ...)` decides
@@ -162,6 +163,24 @@ def read_file(ctx: TaskContext, path: str) -> bytes | None:
     return res.stdout_bytes
 
 
+def read_file_and_stat(ctx: TaskContext, path: str) -> tuple[dict[str, Any] | None, bytes | None]:
+    """(stat following links, content) in one round trip; (None, None) if nothing is there."""
+    separator = f"@@RB_CONTENT_{secrets.token_hex(8)}@@"
+    p = shlex.quote(path)
+    script = (
+        f"( {stat_script(path, follow=True)}\n) || exit 1\n"
+        f"echo {separator}\nif [ -f {p} ]; then exec cat -- {p}; fi"
+    )
+    res = ctx.run(script)
+    if res.rc != 0:
+        raise ModuleFailure(f"cannot read {path}: {res.stderr.strip()}")
+    head, _, content = res.stdout_bytes.partition(f"{separator}\n".encode())
+    st = parse_stat(path, head.decode("utf-8", "surrogateescape"))
+    if st is None:
+        return None, None
+    return st, content if st["isreg"] else None
+
+
 _TYPE_FLAGS = {
     "isdir": stat_bits.S_ISDIR,
     "isreg": stat_bits.S_ISREG,
@@ -189,11 +208,12 @@ def stat_script(path: str, *, follow: bool = False, checksum: str | None = None)
         f"if ! {exists}; then echo {_MISSING}; exit 0; fi",
         f"stat {'-L ' if follow else ''}-c '%f %a %u %g %s %Y %X %Z %i %d %h %U %G' -- {p}"
         " || exit 1",
-        f"a=; [ -r {p} ] && a=r; [ -w {p} ] && a=${{a}}w; [ -x {p} ] && a=${{a}}x; echo \"A$a\"",
+        f'a=; [ -r {p} ] && a=r; [ -w {p} ] && a=${{a}}w; [ -x {p} ] && a=${{a}}x; echo "A$a"',
     ]
     if checksum:
         tool = CHECKSUM_TOOLS[checksum]
-        lines.append(f"if [ -f {p} ] && [ -r {p} ]; then {tool} < {p}; else echo; fi")
+        regular = f"[ -f {p} ]" if follow else f"[ -f {p} ] && [ ! -L {p} ]"
+        lines.append(f"if {regular} && [ -r {p} ]; then {tool} < {p}; else echo; fi")
     else:
         lines.append("echo")
     lines.append(f"if [ -L {p} ]; then readlink -- {p}; fi")
@@ -356,6 +376,7 @@ def write_script(
     backup: bool = False,
     validate: str | None = None,
     force: bool = True,
+    parents: bool = False,
 ) -> str:
     """The shell script behind `write_file` (content expected on its stdin)."""
     p = shlex.quote(path)
@@ -364,7 +385,8 @@ def write_script(
     keep = "" if force else f"elif [ -e {p} ]; then cat >/dev/null"
     lines = [
         f"p={p}; t={tmp}; u=$(umask)",
-        f'if [ -d {p} ]; then cat >/dev/null; exit 21',
+        f"mkdir -p -- {shlex.quote(directory or '/')} || exit 1" if parents else "",
+        f"if [ -d {p} ]; then cat >/dev/null; exit 21",
         f'elif [ -f {p} ] && [ "$(sha256sum < {p})" = "{digest}  -" ]; then cat >/dev/null',
         keep,
         "else",
@@ -401,11 +423,13 @@ def write_file(
     backup: bool = False,
     validate: str | None = None,
     force: bool = True,
+    parents: bool = False,
 ) -> WriteResult:
     """Make `path` hold exactly `data` (and the attributes): one round trip, atomic.
 
     `force=False` leaves an existing file alone. `validate` ('cmd %s') checks the temp
-    file before it replaces `path`. In check mode, reports what would change."""
+    file before it replaces `path`. `parents` creates missing parent directories.
+    In check mode, reports what would change."""
     import hashlib
 
     if not path.startswith("/"):
@@ -421,7 +445,7 @@ def write_file(
         return WriteResult(differs or attributes_differ(st, mode, owner, group), differs)
     script = write_script(
         path, digest, mode=mode, owner=owner, group=group,
-        backup=backup, validate=validate, force=force,
+        backup=backup, validate=validate, force=force, parents=parents,
     )  # fmt: skip
     res = ctx.run(script, stdin=data)
     if _INVALID in res.stdout:

@@ -7,7 +7,7 @@ differs. Matching follows Ansible: the LAST matching line is used unless `firstm
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 
@@ -59,9 +59,16 @@ class Args(EditArgs):
         return self
 
 
-def save(ctx: TaskContext, args: EditArgs, before: bytes | None, after: bytes, msg: str) -> Result:
-    """Write `after` if it differs from `before` (None: no file), then the attributes."""
-    changed = before != after
+def save(
+    ctx: TaskContext,
+    args: EditArgs,
+    st: dict[str, Any] | None,
+    before: bytes,
+    after: bytes,
+    msg: str,
+) -> Result:
+    """Write `after` if it differs from `before`; else fix the attributes if `st` shows a need."""
+    changed = before != after or st is None
     backup_file = None
     if changed and not ctx.check_mode:
         written = fileops.write_file(
@@ -69,28 +76,28 @@ def save(ctx: TaskContext, args: EditArgs, before: bytes | None, after: bytes, m
             backup=args.backup, validate=args.validate_cmd,
         )  # fmt: skip
         backup_file = written.backup_file
-    elif not changed and fileops.apply_attributes(
-        ctx, args.path, args.mode, args.owner, args.group
-    ):
+    elif not changed and fileops.attributes_differ(st, args.mode, args.owner, args.group):
+        fileops.apply_attributes(ctx, args.path, args.mode, args.owner, args.group)
         changed, msg = True, "ownership, perms or SE linux context changed"
     result = Result(changed=changed, msg=msg if changed else "")
     if backup_file:
         result.data["backup_file"] = backup_file
     if ctx.diff and before != after:
-        result.diff.append(
-            fileops.text_diff(before or b"", after, f"{args.path} (content)", args.path)
-        )
+        result.diff.append(fileops.text_diff(before, after, f"{args.path} (content)", args.path))
     return result
 
 
-def load(ctx: TaskContext, args: EditArgs) -> bytes | None:
-    """The file's content; b'' for a missing file with `create`; None: nothing to edit."""
-    data = fileops.read_file(ctx, args.path)
+def load(ctx: TaskContext, args: EditArgs) -> tuple[dict[str, Any] | None, bytes | None]:
+    """(stat, content) in one round trip; content b'' for a missing file with `create`,
+    None when there is nothing to edit (absent file, state=absent)."""
+    st, data = fileops.read_file_and_stat(ctx, args.path)
+    if st is not None and not st["isreg"]:
+        raise ModuleFailure(f"{args.path} is not a regular file")
     if data is None and args.state == "present":
         if not args.create:
             raise ModuleFailure(f"Destination {args.path} does not exist !")
-        return b""
-    return data
+        return None, b""
+    return st, data
 
 
 def _matches(args: Args, line: str) -> re.Match[str] | bool:
@@ -147,7 +154,7 @@ def _present(args: Args, lines: list[str]) -> tuple[list[str], str]:
 
 
 def run(ctx: TaskContext, args: Args) -> Result:
-    data = load(ctx, args)
+    st, data = load(ctx, args)
     if data is None:
         return Result(msg="file not present")
     text = data.decode("utf-8", "surrogateescape")
@@ -156,9 +163,9 @@ def run(ctx: TaskContext, args: Args) -> Result:
         kept = [line for line in lines if not _matches(args, line)]
         removed = len(lines) - len(kept)
         msg = f"{removed} line(s) removed" if removed else ""
-        result = save(ctx, args, data, "".join(kept).encode("utf-8", "surrogateescape"), msg)
+        result = save(ctx, args, st, data, "".join(kept).encode("utf-8", "surrogateescape"), msg)
         result.data["found"] = removed
         return result
     lines, msg = _present(args, lines)
     after = "".join(lines).encode("utf-8", "surrogateescape")
-    return save(ctx, args, data, after, msg)
+    return save(ctx, args, st, data, after, msg)

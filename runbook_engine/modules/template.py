@@ -60,11 +60,13 @@ def render(ctx: TaskContext, args: Args) -> bytes:
 
 def run(ctx: TaskContext, args: Args) -> Result:
     data = render(ctx, args)
-    dest = args.dest
+    dest, mode = args.dest, args.mode
+    if mode == "preserve":
+        mode = f"{ctx.find_file(args.src, 'templates').stat().st_mode & 0o7777:04o}"
     before = fileops.read_file(ctx, dest) if ctx.diff else None
     try:
         written = fileops.write_file(
-            ctx, dest, data, mode=args.mode, owner=args.owner, group=args.group,
+            ctx, dest, data, mode=mode, owner=args.owner, group=args.group,
             backup=args.backup, validate=args.validate_cmd, force=args.force,
         )  # fmt: skip
     except fileops.IsADirectory:
