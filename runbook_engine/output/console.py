@@ -27,6 +27,7 @@ STATUS_STYLES = {
     "skipped": "cyan",
     "unreachable": "magenta",
 }
+MESSAGE_MODULES = frozenset({"debug"})
 RECAP_COUNTERS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
 # Output of a failure printed without -v; the rest is one -v away.
 FAILURE_LINES = 20
@@ -110,6 +111,7 @@ class ConsoleSink:
         self._task_number = 0
         self._task_total: int | None = None
         self._task_hosts = 0
+        self._task_module = ""
         self._hosts_done: set[str] = set()
         self._closed = False
 
@@ -151,6 +153,7 @@ class ConsoleSink:
         data = event.data
         self._task_number += 1
         self._task_hosts = len(data.get("hosts") or [])
+        self._task_module = str(data.get("module") or "")
         self._hosts_done = set()
         kind = "RUNNING HANDLER" if data.get("handler") else "TASK"
         title = f"{kind} [{event.task or ''}]"
@@ -217,6 +220,10 @@ class ConsoleSink:
             rc = f"rc={result.rc} " if result.rc not in (None, 0) else ""
             if message or rc:
                 segments.append((f" => {rc}{message}".rstrip(), style))
+        elif status in ("ok", "changed") and result.msg and self._is_message_module(data):
+            first, *rest = result.msg.splitlines() or [""]
+            segments.append((f" => {first}", ""))
+            segments.extend((f"\n    {line}", "") for line in rest)
         elif status == "skipped" and result.msg and self.verbosity >= 1:
             segments.append((f" => {result.msg}", style))
         if data.get("rescued"):
@@ -224,6 +231,10 @@ class ConsoleSink:
         if self.verbosity >= 2 and data.get("duration") is not None:
             segments.append((f" ({float(data['duration']):.2f}s)", "dim"))
         return segments
+
+    def _is_message_module(self, data: Mapping[str, Any]) -> bool:
+        """debug's message is its whole point: shown without -v, as Ansible does."""
+        return str(data.get("module") or self._task_module) in MESSAGE_MODULES
 
     def _failure_details(self, result: Result) -> None:
         if self.verbosity >= 1:

@@ -188,3 +188,25 @@ def test_no_color_env_keeps_progress_but_drops_colour(monkeypatch: pytest.Monkey
     out = stream.getvalue()
     assert "\x1b[32m" not in out
     assert "task 5 - 2/2 hosts done" in out
+
+
+def test_debug_messages_show_without_verbose() -> None:
+    stream = io.StringIO()
+    bus = EventBus([ConsoleSink(stream=stream)])
+    bus.emit("task_start", play="p", task="show", task_id="1", module="debug",
+             position="site.yml:3:7", hosts=["h1", "h2"], handler=False)  # fmt: skip
+    bus.emit("host_result", play="p", task="show", host="h1", task_id="1", status="ok",
+             result=Result(msg="version is 1.2"), duration=0.0)  # fmt: skip
+    bus.emit("host_result", play="p", task="show", host="h2", task_id="1", status="ok",
+             result=Result(msg="line one\nline two"), duration=0.0)  # fmt: skip
+    bus.emit("host_result", play="p", task="show", host="h2", task_id="1", status="skipped",
+             result=Result(skipped=True, msg="verbosity threshold not met"),
+             duration=0.0)  # fmt: skip
+    bus.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[-4:] == [
+        "ok: [h1] => version is 1.2",
+        "ok: [h2] => line one",
+        "    line two",
+        "skipped: [h2]",
+    ]
