@@ -58,6 +58,8 @@ def exit_code_meaning(code: int | None) -> str:
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "?"
+    if seconds < 1:
+        return f"{seconds:.2f}s"
     if seconds < 60:
         return f"{seconds:.1f}s"
     minutes, secs = divmod(round(seconds), 60)
@@ -145,7 +147,8 @@ class ConsoleSink:
         hosts = event.data.get("hosts") or []
         self._task_number = 0
         self._task_total = event.data.get("task_count")
-        count = f" ({len(hosts)} hosts)" if self.verbosity >= 1 else ""
+        plural = "" if len(hosts) == 1 else "s"
+        count = f" ({len(hosts)} host{plural})" if self.verbosity >= 1 else ""
         self._blank()
         self._line(_banner(f"PLAY [{event.play or ''}]{count}", "bold"))
 

@@ -160,6 +160,7 @@ def test_exit_code_meanings_and_durations() -> None:
     assert exit_code_meaning(130) == "interrupted"
     assert exit_code_meaning(None) == "run did not finish"
     assert format_duration(3725) == "1h02m05s"
+    assert format_duration(0.042) == "0.04s"
 
 
 class FakeTerminal(io.StringIO):
