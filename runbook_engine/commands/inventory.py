@@ -24,6 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vars", action="store_true", help="with --graph, show variables")
     parser.add_argument("--playbook-dir", type=Path, metavar="DIR",
                         help="also read group_vars/ and host_vars/ beside DIR")
+    parser.add_argument("--vault-password-file", type=Path, metavar="FILE",
+                        help="read vault-encrypted files (their values are shown masked); "
+                        "or set RUNBOOK_VAULT_PASSWORD")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -32,10 +35,17 @@ def main(args: argparse.Namespace) -> int:
     import yaml
 
     from runbook_engine.inventory import load_inventory
-    from runbook_engine.inventory.render import graph_lines, list_view, plain, yaml_list_view
+    from runbook_engine.inventory.render import (
+        graph_lines,
+        list_view,
+        masking_vault_decoder,
+        plain,
+        yaml_list_view,
+    )
 
     extra = [args.playbook_dir] if args.playbook_dir else []
-    inventory = load_inventory(args.inventory, extra)
+    decoder = masking_vault_decoder(args.vault_password_file)
+    inventory = load_inventory(args.inventory, extra, vault=decoder)
     if args.graph:
         print("\n".join(graph_lines(inventory, args.graph, args.vars)))
         return 0

@@ -6,6 +6,9 @@ Values are made plain for JSON / YAML, and `!vault` values are masked, never pri
 from __future__ import annotations
 
 import datetime
+import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from runbook_engine.errors import InputError
@@ -115,3 +118,33 @@ def graph_lines(inventory: Inventory, group: str = ALL, show_vars: bool = False)
 
 def _var_lines(variables: dict[str, Any], depth: int) -> list[str]:
     return [f"{'  |' * depth}--{{{k} = {plain(v)}}}" for k, v in sorted(variables.items())]
+
+
+def masking_vault_decoder(password_file: Path | None) -> Callable[[str, Path], str] | None:
+    """For display only: decrypt whole-file vaulted inventories and vars files, but hand
+    back their values masked, so the listing shows the names and never the secrets."""
+    from runbook_engine import vault
+
+    if password_file is not None:
+        secret = vault.read_password_file(password_file)
+    elif os.environ.get(vault.PASSWORD_ENV):
+        secret = vault.VaultSecret(os.environ[vault.PASSWORD_ENV].encode())
+    else:
+        return None
+    secrets = vault.VaultSecrets([secret])
+
+    def decode(text: str, path: Path) -> str:
+        import yaml
+
+        data = yaml.safe_load(vault.decrypt(text, secrets))
+        return yaml.safe_dump(_mask_leaves(data))
+
+    return decode
+
+
+def _mask_leaves(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _mask_leaves(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_leaves(v) for v in value]
+    return None if value is None else VAULT_MASK

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -24,8 +25,9 @@ all:
 
 
 def runbook(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "RUNBOOK_VAULT_PASSWORD"}
     return subprocess.run([RUNBOOK, "inventory", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=60)
+                          cwd=REPO, timeout=60, env=env)
 
 
 def test_list_shipped_example_as_json():
@@ -83,3 +85,22 @@ def test_local_inventory_for_the_demo():
     proc = runbook("-i", "inventories/local.yml", "--host", "localhost")
     assert proc.returncode == 0
     assert json.loads(proc.stdout) == {"ansible_connection": "local"}
+
+
+def test_whole_file_vaulted_vars_need_a_password_and_are_shown_masked(tmp_path):
+    from runbook_engine import vault
+
+    secret = vault.VaultSecret(b"correct horse")
+    (tmp_path / "hosts.ini").write_text("[web]\nw1\n")
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "web.yml").write_text(
+        vault.encrypt("db_password: s3cret-value\nport: 5432\n", secret)
+    )
+    (tmp_path / "pass").write_text("correct horse\n")
+    refused = runbook("-i", str(tmp_path / "hosts.ini"), "--host", "w1")
+    assert refused.returncode == 2
+    assert "vault-encrypted and no vault password" in refused.stderr
+    shown = runbook("-i", str(tmp_path / "hosts.ini"), "--host", "w1",
+                    "--vault-password-file", str(tmp_path / "pass"))
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == {"db_password": "<vaulted>", "port": "<vaulted>"}
