@@ -169,8 +169,9 @@ class PlaybookLoader:
         for c in candidates:
             if c.is_file():
                 return c
+        looked = ", ".join(dict.fromkeys(str(c.parent) for c in candidates))
         raise InputError(
-            f"file not found: {name} (looked in {', '.join(str(c.parent) for c in candidates)})",
+            f"file not found: {name} (looked in {looked})",
             pos,
         )
 
@@ -564,7 +565,7 @@ class PlaybookLoader:
         module = module_registry.load_module(action)
         task.module = module_registry.canonical_name(action)
         raw = data[action]
-        pos = data.value_pos(action)
+        pos = data.pos(action)
         args = _module_args(module, raw, pos)
         if kw.args:
             args = {**kw.args, **args}
@@ -671,7 +672,9 @@ def check_module_args(
     try:
         module.Args.model_validate(concrete)
     except ValidationError as exc:
-        for error in exc.errors(include_url=False):
+        errors = sorted(exc.errors(include_url=False),
+                        key=lambda e: e["type"] != "extra_forbidden")  # a typo explains a "missing"
+        for error in errors:
             loc = error.get("loc", ())
             key = loc[0] if loc else None
             if error["type"] == "missing" and key in templated:
