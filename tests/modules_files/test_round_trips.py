@@ -1,0 +1,93 @@
+"""Round trips are the main cost over SSH: a no-op costs one, a change one or two.
+
+The connection is the real one (local or SSH), wrapped only to count `run` calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from runbook_engine.connection.base import CommandResult, Connection
+from runbook_engine.modules.base import Become
+from tests.harness import Target, make_ctx, run_module
+from tests.modules_files.helpers import host_mode, host_write, sh
+
+
+class Counting:
+    """A connection that counts the commands sent through it."""
+
+    def __init__(self, inner: Connection) -> None:
+        self.inner, self.host, self.calls = inner, inner.host, 0
+
+    def connect(self) -> None:
+        self.inner.connect()
+
+    def run(
+        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None
+    ) -> CommandResult:
+        self.calls += 1
+        return self.inner.run(command, stdin=stdin, timeout=timeout)
+
+    def open_stream(self, command: str) -> Any:
+        return self.inner.open_stream(command)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def trips(target: Target, module: str, args: dict[str, Any], **kwargs: Any) -> tuple[int, bool]:
+    conn = Counting(target.conn)
+    counted = Target(target.name, conn, target.scratch)  # type: ignore[arg-type]
+    res = run_module(module, make_ctx(counted, **kwargs), args)
+    assert not res.failed, res.msg
+    return conn.calls, res.changed
+
+
+def test_copy_and_template_one_trip(target: Target, tmp_path: Path) -> None:
+    dest = f"{target.scratch}/f"
+    args = {"content": "x\n", "dest": dest, "mode": "0600"}
+    assert trips(target, "copy", args) == (1, True)
+    assert trips(target, "copy", args) == (1, False)
+    assert trips(target, "copy", args, check=True) == (1, False)
+    (tmp_path / "t.j2").write_text("{{ 1 + 1 }}\n")
+    tmpl = {"src": "t.j2", "dest": dest}
+    assert trips(target, "template", tmpl, search_paths=[tmp_path]) == (1, True)
+    assert trips(target, "template", tmpl, search_paths=[tmp_path]) == (1, False)
+
+
+def test_edits_one_trip_for_a_no_op(target: Target) -> None:
+    path = f"{target.scratch}/conf"
+    host_write(target, path, b"a=1\n")
+    sh(target, f"chmod 644 {path}")
+    args = {"path": path, "line": "a=1", "mode": "0644"}
+    assert trips(target, "lineinfile", args) == (1, False)
+    assert trips(target, "lineinfile", {**args, "line": "b=2"}) == (2, True)
+    assert trips(target, "blockinfile", {"path": path, "block": "c"}) == (2, True)
+    assert trips(target, "blockinfile", {"path": path, "block": "c"}) == (1, False)
+
+
+def test_file_one_trip_for_a_no_op(target: Target) -> None:
+    path = f"{target.scratch}/d"
+    args = {"path": path, "state": "directory", "mode": "0755"}
+    assert trips(target, "file", args) == (2, True)
+    assert trips(target, "file", args) == (1, False)
+    assert trips(target, "file", {"path": path, "state": "absent"}) == (2, True)
+
+
+def test_command_one_trip_with_creates(target: Target) -> None:
+    marker = f"{target.scratch}/m"
+    args = {"cmd": f"touch {marker}", "creates": marker}
+    assert trips(target, "command", args) == (1, True)
+    assert trips(target, "command", args) == (1, False)
+
+
+def test_become_writes_as_root(target: Target) -> None:
+    """Through sudo: owner root and content still arrive on stdin, one round trip."""
+    dest = f"{target.scratch}/owned-by-root"
+    args = {"content": "secret\n", "dest": dest, "owner": "root", "group": "root", "mode": "0640"}
+    assert trips(target, "copy", args, become=Become()) == (1, True)
+    assert sh(target, f"stat -c %U:%G {dest}") == "root:root\n"
+    assert host_mode(target, dest) == "0640"
+    assert trips(target, "copy", args, become=Become()) == (1, False)
+    assert sh(target, f"sudo -n cat {dest}") == "secret\n"
