@@ -47,8 +47,7 @@ def main(args: argparse.Namespace) -> int:
     decoder = masking_vault_decoder(args.vault_password_file)
     inventory = load_inventory(args.inventory, extra, vault=decoder)
     if args.graph:
-        print("\n".join(graph_lines(inventory, args.graph, args.vars)))
-        return 0
+        return _emit("\n".join(graph_lines(inventory, args.graph, args.vars)) + "\n")
     if args.host:
         data = plain(inventory.host_vars(args.host))
     elif args.yaml:
@@ -56,7 +55,18 @@ def main(args: argparse.Namespace) -> int:
     else:
         data = list_view(inventory, args.limit)
     if args.yaml:
-        print(yaml.safe_dump(data, sort_keys=False, default_flow_style=False), end="")
-    else:
-        print(json.dumps(data, indent=4, sort_keys=False))
+        return _emit(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+    return _emit(json.dumps(data, indent=4, sort_keys=False) + "\n")
+
+
+def _emit(text: str) -> int:
+    """Print; a reader that stops early (`| head`) is not an error."""
+    import os
+    import sys
+
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no 2nd error at exit
     return 0
