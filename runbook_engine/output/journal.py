@@ -49,6 +49,7 @@ class JournalSink:
         self._earlier_runs: list[str] = []
         self._tasks: dict[str, dict[str, Any]] = {}
         self._open_rows: dict[tuple[str, str], int] = {}
+        self._attempts: dict[tuple[str, str], int] = {}  # further loop items share it
         self._lock = threading.Lock()
         self._ended = False
 
@@ -109,7 +110,9 @@ class JournalSink:
         if not self.run_id or not event.host:
             return
         task_id = str(event.data.get("task_id"))
-        self._open_rows[(event.host, task_id)] = self._start_row(event, task_id)
+        row_id = self._start_row(event, task_id)
+        self._open_rows[(event.host, task_id)] = row_id
+        self._attempts[(event.host, task_id)] = self.store.attempt_of(row_id)
 
     def _start_row(self, event: Event, task_id: str) -> int:
         assert self.run_id is not None
@@ -121,6 +124,8 @@ class JournalSink:
             position=task.get("position"), handler=bool(task.get("handler")),
             rerun_after_crash=self.store.was_interrupted(
                 self._earlier_runs, str(event.host), task_id),
+            attempt=self._attempts.get((str(event.host), task_id))
+            if event.kind == "host_result" else None,
         )
 
     def _on_host_result(self, event: Event) -> None:

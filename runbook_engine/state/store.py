@@ -254,10 +254,15 @@ class Store:
     def task_started(
         self, run_id: str, host: str, task_id: str, *, task_name: str | None = None,
         play: str | None = None, module: str | None = None, position: str | None = None,
-        handler: bool = False, rerun_after_crash: bool = False,
+        handler: bool = False, rerun_after_crash: bool = False, attempt: int | None = None,
     ) -> int:
+        """Record that a task starts on a host (committed before it runs); returns the row id.
+
+        `attempt` defaults to one more than the rows of this task on this host so far;
+        further loop items of the same attempt pass it explicitly.
+        """
         with self.db.transaction():
-            earlier = self.db.query(
+            earlier = attempt - 1 if attempt else self.db.query(
                 "SELECT COUNT(*) AS n FROM task_results WHERE run_id = ? AND host = ?"
                 " AND task_id = ?", (run_id, host, task_id))[0]["n"]
             rows = self.db.query(
@@ -283,11 +288,9 @@ class Store:
              ignored, rescued, time.time(), duration, row_id),
         )
 
-    def task_row_running(self, run_id: str, host: str, task_id: str) -> int | None:
-        rows = self.db.query(
-            "SELECT id FROM task_results WHERE run_id = ? AND host = ? AND task_id = ?"
-            " AND status = 'running' ORDER BY id DESC LIMIT 1", (run_id, host, task_id))
-        return int(rows[0]["id"]) if rows else None
+    def attempt_of(self, row_id: int) -> int:
+        rows = self.db.query("SELECT attempt FROM task_results WHERE id = ?", (row_id,))
+        return int(rows[0]["attempt"]) if rows else 1
 
     def task_rows(self, run_id: str, host: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM task_results WHERE run_id = ?"

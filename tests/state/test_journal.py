@@ -81,7 +81,8 @@ def test_a_failed_loop_item_leaves_the_task_undone(store: Store) -> None:
     ev.on_host(bus, "t1", "create users", "db1", Result(failed=True), item="bob", start=False)
     ev.end(bus, 4)
     rows = store.task_rows("run-loop")
-    assert [(r["item"], r["status"]) for r in rows] == [("alice", "changed"), ("bob", "failed")]
+    assert [(r["item"], r["status"], r["attempt"]) for r in rows] == [
+        ("alice", "changed", 1), ("bob", "failed", 1)]
     assert store.resume_state("run-loop").hosts["db1"].completed == []
 
 
