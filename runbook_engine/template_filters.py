@@ -22,6 +22,7 @@ import random as _random
 import re
 import shlex
 import time
+import uuid
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -572,6 +573,25 @@ def comment(text: Any, style: str = "plain", **kw: Any) -> str:
     return beginning + prefix + body + postfix + end
 
 
+def json_query(value: Any, query: str) -> Any:
+    try:
+        import jmespath
+    except ImportError:
+        raise _fail("json_query", "needs the 'jmespath' library") from None
+    try:
+        return jmespath.search(query, value)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise _fail("json_query", f"bad query {query!r}: {exc}") from None
+
+
+def to_uuid(value: Any, namespace: str = "361E6D51-FAEC-444A-9079-341386DA8E2E") -> str:
+    """Ansible's to_uuid: a name-based UUID (v5) in Ansible's own namespace by default."""
+    try:
+        return str(uuid.uuid5(uuid.UUID(str(namespace)), str(value)))
+    except ValueError:
+        raise _fail("to_uuid", "namespace is not a UUID", namespace) from None
+
+
 # -- tests -------------------------------------------------------------------------
 def _regex_test(name: str, match_type: str) -> Callable[..., bool]:
     def test(value: Any, pattern: str, ignorecase: bool = False, multiline: bool = False) -> bool:
@@ -880,6 +900,7 @@ class _Lookups:
         return results
 
     def run(self, ctx: Context, name: str, terms: tuple[Any, ...], kw: dict[str, Any]) -> list:
+        name = name.removeprefix("ansible.builtin.")
         plugin = self.plugins.get(name)
         if plugin is None:
             known = ", ".join(sorted(self.plugins))
@@ -985,6 +1006,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "subelements": subelements,
     "extract": extract,
     "urlsplit": urlsplit,
+    "json_query": json_query,
+    "to_uuid": to_uuid,
 }
 
 TESTS: dict[str, Callable[..., bool]] = {
@@ -1017,8 +1040,18 @@ TESTS: dict[str, Callable[..., bool]] = {
 }
 
 
+def _qualified(names: dict[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
+    """Each name also under its Ansible FQCN (`x | ansible.builtin.to_json`)."""
+    aliases = {f"ansible.builtin.{name}": f for name, f in names.items()}
+    aliases["community.general.json_query"] = json_query
+    return {**names, **aliases}
+
+
 def install(templar: Templar) -> None:
     """Register filters, tests and globals on the Templar's environment."""
-    templar.add_filters(FILTERS)
-    templar.add_tests(TESTS)
+    builtin = ("default", "d", "int", "float", "string", "min", "max", "map", "select",
+               "reject", "selectattr", "rejectattr", "join", "list", "length", "lower", "upper")
+    jinja = {name: templar.env.filters[name] for name in builtin if name in templar.env.filters}
+    templar.add_filters(_qualified({**jinja, **FILTERS}))
+    templar.add_tests(_qualified(TESTS))
     templar.add_globals({**_make_lookup_globals(templar), "now": now})

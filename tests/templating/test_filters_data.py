@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 import pytest
 import yaml
@@ -195,3 +196,26 @@ def test_extract(templar: Templar) -> None:
     assert templar.evaluate("'web1' | extract(hostvars, ['net', 'mtu'])", v) == 1500
     with pytest.raises(TemplateError, match=r"extract: 'db1'"):
         templar.evaluate("'db1' | extract(hostvars)", v)
+
+
+def test_json_query(templar: Templar) -> None:
+    v = {"users": [{"name": "a", "shell": "/bin/bash"}, {"name": "b", "shell": "/bin/sh"}]}
+    assert templar.evaluate("users | json_query(\"[?shell=='/bin/bash'].name\")", v) == ["a"]
+    assert templar.evaluate("users | community.general.json_query('[].name')", v) == ["a", "b"]
+    with pytest.raises(TemplateError, match=r"json_query: bad query '\[\?'"):
+        templar.evaluate("users | json_query('[?')", v)
+
+
+def test_to_uuid_is_stable_in_ansibles_namespace(templar: Templar) -> None:
+    assert templar.evaluate("'web1' | to_uuid", {}) == str(
+        uuid.uuid5(uuid.UUID("361E6D51-FAEC-444A-9079-341386DA8E2E"), "web1")
+    )
+    assert templar.evaluate("'web1' | to_uuid", {}) == templar.evaluate("'web1' | to_uuid", {})
+
+
+def test_fully_qualified_names(templar: Templar) -> None:
+    assert templar.evaluate("{'a': 1} | ansible.builtin.to_json", {}) == '{"a": 1}'
+    assert templar.evaluate("[3, 1] | ansible.builtin.max", {}) == 3
+    assert templar.evaluate("missing | ansible.builtin.default(2)", {}) == 2
+    assert templar.evaluate("'1.2' is ansible.builtin.version('1.1', '>')", {}) is True
+    assert templar.evaluate("lookup('ansible.builtin.items', [1])", {}) == 1
