@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runbook_engine.errors import InputError
 from runbook_engine.inventory.ranges import expand_host_range
@@ -35,3 +37,16 @@ def test_ranges_expand_in_order(pattern, expected):
 def test_malformed_ranges_are_refused(pattern, message):
     with pytest.raises(InputError, match=message):
         expand_host_range(pattern)
+
+
+@given(start=st.integers(0, 300), length=st.integers(0, 40), step=st.integers(1, 7),
+       width=st.integers(1, 4))
+def test_numeric_ranges_match_python_range(start, length, step, width):
+    end = start + length
+    begin_text = str(start).zfill(width)
+    end_text = str(end).zfill(len(begin_text)) if begin_text.startswith("0") else str(end)
+    if begin_text.startswith("0") and len(begin_text) > 1 and len(end_text) != len(begin_text):
+        return  # the end does not fit the start's width: refused, tested above
+    names = expand_host_range(f"n[{begin_text}:{end_text}:{step}].lan")
+    padded = len(begin_text) if begin_text.startswith("0") and len(begin_text) > 1 else 0
+    assert names == [f"n{str(i).zfill(padded)}.lan" for i in range(start, end + 1, step)]
