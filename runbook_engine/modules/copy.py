@@ -197,13 +197,12 @@ def _file_differs(line: str, data: bytes, mode: str | None, args: Args, ctx: Tas
 def _copy_on_host(ctx: TaskContext, args: Args) -> Result:
     """Copy a file that is already on the host: content read from src, written to dest."""
     src = args.src or ""
-    data = fileops.read_file(ctx, src)
-    if data is None:
+    st, data = fileops.read_file_and_stat(ctx, src)
+    if st is None:
         raise ModuleFailure(f"Source {src} not found")
-    mode = args.mode
-    if mode == "preserve":
-        st = fileops.stat(ctx, src, follow=True)
-        mode = st["mode"] if st else None
+    if data is None:
+        raise ModuleFailure(f"remote_src copies single files; {src} is not a regular file")
+    mode = st["mode"] if args.mode == "preserve" else args.mode
     try:
         return _copy_one(ctx, args, data, args.dest, mode, src)
     except fileops.IsADirectory:

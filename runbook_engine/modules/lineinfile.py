@@ -36,7 +36,18 @@ class EditArgs(ModuleArgs):
     def _one_anchor(self) -> EditArgs:
         if self.insertafter is not None and self.insertbefore is not None:
             raise ValueError("give only one of `insertafter` or `insertbefore`")
+        for name in ("insertafter", "insertbefore", "regexp"):
+            _compiles(name, getattr(self, name, None))
         return self
+
+
+def _compiles(name: str, pattern: str | None) -> None:
+    if pattern is None or pattern in ("EOF", "BOF"):
+        return
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"`{name}` is not a valid regular expression: {exc}") from None
 
 
 class Args(EditArgs):

@@ -150,3 +150,12 @@ def test_block_create_and_hostile_content(target: Target) -> None:
     assert block.encode() in host_read(target, path)  # type: ignore[operator]
     assert not apply(target, "blockinfile", args).changed
     assert not host_exists(target, canary)
+
+
+def test_bad_regexp_is_an_argument_error() -> None:
+    from pydantic import ValidationError
+
+    from runbook_engine.modules.lineinfile import Args
+
+    with pytest.raises(ValidationError, match="not a valid regular expression"):
+        Args.model_validate({"path": "/x", "regexp": "(unclosed", "line": "y"})
