@@ -35,6 +35,8 @@ _INLINE_STDIN = 256 * 1024
 # The remote shell reports its PID first (on stderr) so a timed-out command's whole
 # process group can be killed; this marker tells that line apart from the command's.
 _PID_MARK = b"\x00rbpid:"
+# OpenSSH's default MaxSessions: more concurrent channels on one connection are refused.
+MAX_CHANNELS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,15 +290,22 @@ class _PidFilter:
         return head[end + 1 :]
 
 
+class _StreamStdin(paramiko.channel.ChannelStdinFile):
+    def close(self) -> None:
+        paramiko.channel.ChannelFile.close(self)
+        _shutdown_write(self.channel)
+
+
 class SSHStream:
     """A command with streamed stdin/stdout on one channel (see base.Stream)."""
 
     def __init__(self, conn: SSHConnection, channel: paramiko.Channel) -> None:
         self._conn = conn
         self._channel = channel
-        self.stdin: BinaryIO = channel.makefile_stdin("wb")  # type: ignore[assignment]
+        self.stdin: BinaryIO = _StreamStdin(channel, "wb")  # type: ignore[assignment]
         self.stdout: BinaryIO = channel.makefile("rb")  # type: ignore[assignment]
         self._filter = _PidFilter()
+        self._released = False
         self._stderr = bytearray()
         # Drain stderr concurrently: unread stderr would stop the window for stdout too.
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
@@ -324,9 +333,12 @@ class SSHStream:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._released:
+            return
+        self._released = True
         if not self._channel.exit_status_ready() and self._filter.pid is not None:
             self._conn._kill_remote(self._filter.pid)
-        self._channel.close()
+        self._conn._release(self._channel)
 
 
 class SSHConnection:
@@ -338,6 +350,7 @@ class SSHConnection:
         self._lock = threading.Lock()
         self._fabric: _FabricConnection | None = None
         self._transport: paramiko.Transport | None = None
+        self._channel_slots = threading.BoundedSemaphore(MAX_CHANNELS)
 
     # -- session ---------------------------------------------------------------
     def connect(self) -> None:
@@ -379,13 +392,24 @@ class SSHConnection:
                     gateway = gateway.gateway
 
     def _open_channel(self, command: str) -> paramiko.Channel:
+        """A channel running `command`; holds a channel slot until `_release`."""
         transport = self._live_transport()
+        self._channel_slots.acquire()
         try:
             channel = transport.open_session(timeout=self.settings.connect_timeout)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            self._channel_slots.release()
+            raise self._lost(exc) from exc
+        try:
             channel.exec_command(_remote_command(command))
         except (paramiko.SSHException, EOFError, OSError) as exc:
+            self._release(channel)
             raise self._lost(exc) from exc
         return channel
+
+    def _release(self, channel: paramiko.Channel) -> None:
+        channel.close()
+        self._channel_slots.release()
 
     def _lost(self, exc: BaseException | None = None) -> HostUnreachable:
         reason = f": {exc}" if exc and str(exc) else ""
@@ -416,31 +440,20 @@ class SSHConnection:
         deadline = None if timeout is None else time.monotonic() + timeout
         channel = self._open_channel(command)
         pid_filter = _PidFilter()
-        writer: threading.Thread | None = None
         try:
-            if stdin:
-                if len(stdin) <= _INLINE_STDIN:
-                    channel.sendall(stdin)
-                    channel.shutdown_write()
-                else:
-                    writer = threading.Thread(target=_feed, args=(channel, stdin), daemon=True)
-                    writer.start()
-            else:
-                channel.shutdown_write()
+            writer = _start_stdin(channel, stdin)
             out, err = self._collect(channel, pid_filter, deadline)
+            if writer is not None:
+                writer.join()
+            return CommandResult(self._exit_status(channel), out, err)
         except TimeoutError:
             if pid_filter.pid is not None:
                 self._kill_remote(pid_filter.pid)
-            channel.close()
             raise TimeoutError(f"{self.host}: command timed out after {timeout:g} s") from None
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            channel.close()
             raise self._lost(exc) from exc
-        if writer is not None:
-            writer.join()
-        rc = self._exit_status(channel)
-        channel.close()
-        return CommandResult(rc, out, err)
+        finally:
+            self._release(channel)
 
     def _collect(
         self, channel: paramiko.Channel, pid_filter: _PidFilter, deadline: float | None
@@ -473,12 +486,47 @@ class SSHConnection:
         return f"SSHConnection({self.host!r}, {self.settings.target()})"
 
 
+def _start_stdin(channel: paramiko.Channel, data: bytes | None) -> threading.Thread | None:
+    """Send stdin then EOF; large data from a thread, so output is read meanwhile."""
+    if data and len(data) > _INLINE_STDIN:
+        writer = threading.Thread(target=_feed, args=(channel, data), daemon=True)
+        writer.start()
+        return writer
+    _feed(channel, data or b"")
+    return None
+
+
 def _feed(channel: paramiko.Channel, data: bytes) -> None:
+    # A command may exit without reading its stdin (like EPIPE locally): not an error.
+    # If the whole connection died, reading the exit status reports it.
     with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
         view = memoryview(data)
         for start in range(0, len(view), _READ_SIZE):
             channel.sendall(view[start : start + _READ_SIZE])
-        channel.shutdown_write()
+        _shutdown_write(channel)
+
+
+def _shutdown_write(channel: paramiko.Channel) -> None:
+    """Send EOF so that the channel's CLOSE can only come after it.
+
+    paramiko's shutdown_write() marks EOF as sent under the channel lock but sends it
+    after releasing the lock. When the command has already exited, the transport thread
+    may send CLOSE in between, and OpenSSH then drops the whole connection ("ieof packet
+    referred to nonexistent channel"). Here the EOF is queued while the lock is held.
+    """
+    transport = channel.get_transport()
+    with channel.lock:
+        if channel.closed or channel.eof_sent:
+            return
+        # Never wait for a key exchange while holding the channel lock (paramiko's own
+        # rule: the transport thread may need this lock to finish the exchange).
+        with transport.clear_to_send_lock:
+            if transport.clear_to_send.is_set():
+                message = channel._send_eof()
+                if message is not None:
+                    transport._send_message(message)
+                return
+    channel.shutdown_write()  # a key exchange is in progress (rare): paramiko's way
 
 
 def key_files_exist(paths: Sequence[str]) -> list[str]:
