@@ -25,7 +25,7 @@ from runbook_engine.executor.task_runner import ItemResult, Outcome, TaskRunner,
 from runbook_engine.executor.variables import OMIT, LazyHostvars, VarView
 from runbook_engine.loader.model import Play, Playbook, Task
 from runbook_engine.modules.base import Result
-from runbook_engine.templating import Templar
+from runbook_engine.templating import Templar, TemplateError
 
 Step = tuple[Task, dict[str, Any]]
 Group = list[tuple["HostState", dict[str, Any]]]
@@ -211,6 +211,7 @@ class PlayRun:
         self.task_runner = TaskRunner(self)
         self._static_layers = self._play_layers()
         self._magic: dict[str, dict[str, Any]] = {}
+        self._names: dict[str, str] = {}  # task_id -> name as displayed (rendered)
         self.hostvars = LazyHostvars(list(runner.inventory.hosts), self._hostvars_view)
 
     # -- variables -------------------------------------------------------------------
@@ -465,8 +466,10 @@ class PlayRun:
         self, task: Task, group: Group, *, threaded: bool = True
     ) -> dict[str, Outcome]:
         hosts = [s.name for s, _ in group]
+        self._names[task.task_id] = self._task_name(task, group)
         self.bus.emit(
-            "task_start", play=self.play.name, task=task.display_name, task_id=task.task_id,
+            "task_start", play=self.play.name, task=self._names[task.task_id],
+            task_id=task.task_id,
             module=task.module, position=str(task.position), hosts=hosts, handler=task.handler,
         )
         outcomes: dict[str, Outcome] = {}
@@ -480,8 +483,20 @@ class PlayRun:
             outcomes[futures[future].name] = future.result()
         return outcomes
 
+    def _task_name(self, task: Task, group: Group) -> str:
+        """Names may use variables; rendered with the first host's (as Ansible does)."""
+        name = task.display_name
+        if "{{" not in name or not group:
+            return name
+        state, extra = group[0]
+        try:
+            return str(self.templar.render(name, self.variables(state, task, extra)))
+        except TemplateError:
+            return name
+
     def _execute(self, task: Task, state: HostState, extra: dict[str, Any]) -> Outcome:
-        self.bus.emit("host_task_start", play=self.play.name, task=task.display_name,
+        self.bus.emit("host_task_start", play=self.play.name,
+                      task=self._names.get(task.task_id, task.display_name),
                       host=state.name, task_id=task.task_id)
         try:
             outcome = self.task_runner.execute(task, state, extra)
@@ -530,7 +545,8 @@ class PlayRun:
         facts = item.result.data.get("ansible_facts")
         if facts and not task.no_log:
             data["facts"] = self.secrets.mask(facts)
-        self.bus.emit("host_result", play=self.play.name, task=task.display_name,
+        self.bus.emit("host_result", play=self.play.name,
+                      task=self._names.get(task.task_id, task.display_name),
                       host=state.name, **data)
 
     def _check_failures(self, task: Task, states: list[HostState]) -> None:
