@@ -31,13 +31,38 @@ class TemplateError(RunbookError):
     """A template failed to compile or render (undefined variable, bad filter...)."""
 
 
+def _snippet(source: str) -> str:
+    text = source if len(source) <= 80 else source[:77] + "..."
+    return repr(text)
+
+
+MAX_RESULT_SIZE = 10_000_000  # characters or items one operator may produce
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox also bounds `'a' * 10**9`-style operators (memory exhaustion)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(count, int) and \
+                        len(seq) * count > MAX_RESULT_SIZE:
+                    raise SecurityError(f"'*' would build more than {MAX_RESULT_SIZE} items")
+        if operator == "**" and isinstance(right, int) and right > 10_000:
+            raise SecurityError("exponent too large")
+        return super().call_binop(context, operator, left, right)
+
+
 class RunbookUndefined(ChainableUndefined, StrictUndefined):
     """Strict when used, chainable when only looked into (`x.y | default(..)`)."""
 
     __slots__ = ()
 
 
-_SINGLE_EXPR = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}$", re.DOTALL)
+# \Z, not $: "{{ x }}\n" is a string with a newline, not the native value of x
+_SINGLE_EXPR = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\Z", re.DOTALL)
 _MARKERS = ("{{", "{%", "{#")
 # Names a template may use without any inventory or playbook defining them.
 _GUARD_TESTS = {"defined", "undefined", "none"}
@@ -53,7 +78,7 @@ class Templar:
 
     def __init__(self, search_paths: Sequence[Path] = ()) -> None:
         self.search_paths = list(search_paths)
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = _Sandbox(
             undefined=RunbookUndefined,
             keep_trailing_newline=True,
             trim_blocks=True,
@@ -125,13 +150,16 @@ class Templar:
         try:
             return self.env.concat(template.root_render_func(context))  # type: ignore[attr-defined]
         except UndefinedError as exc:
-            raise TemplateError(exc.message or "undefined variable") from None
+            message = exc.message or "undefined variable"
+            raise TemplateError(f"{message} in {_snippet(source)}") from None
         except SecurityError as exc:
-            raise TemplateError(f"not allowed in a template: {exc}") from None
+            raise TemplateError(f"not allowed in a template: {exc} in {_snippet(source)}") from None
         except TemplateError:
             raise
-        except Exception as exc:
-            raise TemplateError(f"{type(exc).__name__}: {exc}") from None
+        except JinjaTemplateError as exc:
+            raise TemplateError(f"{exc} in {_snippet(source)}") from None
+        except Exception as exc:  # filters raise anything; report, don't crash
+            raise TemplateError(f"{type(exc).__name__}: {exc} in {_snippet(source)}") from None
 
     def render(self, value: Any, variables: Mapping[str, Any]) -> Any:
         """Render strings inside any structure; non-templates are returned as they are."""
