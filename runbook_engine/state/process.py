@@ -6,8 +6,8 @@ A PID alone can be reused after a crash, so the process start time (Linux
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 import socket
 from dataclasses import dataclass
 
@@ -44,10 +44,18 @@ def current_process() -> ProcessIdentity:
 
 
 def current_user() -> str:
+    """The account running us, from the uid (USER/LOGNAME are too easy to set).
+
+    Under sudo, the person who ran sudo is the one to record (approvals name people).
+    """
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
+        name = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+    sudo_user = os.environ.get("SUDO_USER")
+    if os.geteuid() == 0 and sudo_user and sudo_user != name:
+        return sudo_user
+    return name
 
 
 def is_dead(controller: str | None, pid: int | None, start: str | None) -> bool:

@@ -34,7 +34,18 @@ def new_run_id() -> str:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, default=str, sort_keys=True)
+    try:
+        return json.dumps(value, default=str, sort_keys=True)
+    except TypeError:  # keys JSON cannot sort or hold (mixed types, tuples): make them text
+        return json.dumps(_text_keys(value), default=str, sort_keys=True)
+
+
+def _text_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _text_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_text_keys(v) for v in value]
+    return value
 
 
 def _loads(text: str | None, default: Any = None) -> Any:

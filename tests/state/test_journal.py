@@ -206,3 +206,14 @@ def database_dump(store: Store, state_url: str) -> str:
     dumped = subprocess.run([str(bin_dir / "pg_dump"), "-d", state_url], capture_output=True,
                             text=True, timeout=60, check=True)
     return dumped.stdout
+
+
+def test_values_json_cannot_hold_directly_are_still_saved(store: Store) -> None:
+    bus = EventBus([JournalSink(store)])
+    ev.start(bus, "run-odd")
+    ev.play(bus, ["h"])
+    ev.task(bus, "t1", "odd facts", ["h"])
+    ev.on_host(bus, "t1", "odd facts", "h", Result(), facts={"ports": {80: "http", "x": 1}})
+    ev.end(bus, 0)
+    assert store.resume_state("run-odd").hosts["h"].facts == {
+        "ports": {"80": "http", "x": 1}}
