@@ -166,21 +166,18 @@ def _copy_tree(ctx: TaskContext, args: Args, local: Path) -> Result:
         mode = f"{item.local.stat().st_mode & 0o7777:04o}" if args.mode == "preserve" else args.mode
         if line == "-" or _file_differs(line, data, mode, args, ctx):
             to_write.append((item, data, mode))
-    changed = _make_dirs(ctx, new_dirs, args.directory_mode)
-    result = Result(data={"dest": items[0].dest})
-    for item, data, mode in to_write:
-        if ctx.check_mode:
-            changed = True
-            continue
-        written = fileops.write_file(
-            ctx, item.dest, data, mode=mode, owner=args.owner, group=args.group,
-            backup=args.backup, validate=args.validate_cmd, force=args.force,
+    changed = _make_dirs(ctx, new_dirs, args.directory_mode) or bool(to_write)
+    result = Result(changed=changed, data={"dest": items[0].dest})
+    if to_write and not ctx.check_mode:
+        written = fileops.write_files(
+            ctx, [(item.dest, data, mode) for item, data, mode in to_write],
+            owner=args.owner, group=args.group, backup=args.backup, force=args.force,
+            validate=args.validate_cmd,
         )  # fmt: skip
-        changed = changed or written.changed
+        result.changed = any(written) or bool(new_dirs)
     if ctx.diff:
         for item, data, _mode in to_write:
             result.diff.append(fileops.text_diff(None, data, item.dest, str(item.local)))
-    result.changed = changed
     return result
 
 

@@ -5,6 +5,8 @@
   atomic (temp file in the same directory, then `mv`), content on stdin, written only when
   its sha256 differs; also applies mode/owner/group. The result is truthy when anything
   changed and carries `backup_file`.
+- `write_files(ctx, [(path, data), ...], *, mode, ...) -> list[WriteResult]`: several
+  files in one round trip (GNU `head -c` splits stdin).
 - `stat(ctx, path, *, follow, checksum) -> dict | None`: Ansible's `stat` keys.
 - `read_file_and_stat(ctx, path) -> (stat | None, bytes | None)`: both, one round trip.
 - `apply_attributes(ctx, path, mode, owner, group, *, recurse) -> bool` (symbolic modes too).
@@ -21,11 +23,13 @@ Every value reaching the shell is quoted; file content only ever travels on stdi
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import shlex
 import stat as stat_bits
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -377,21 +381,24 @@ def write_script(
     validate: str | None = None,
     force: bool = True,
     parents: bool = False,
+    size: int | None = None,
 ) -> str:
-    """The shell script behind `write_file` (content expected on its stdin)."""
+    """The shell script behind `write_file`: content expected on its stdin, all of it, or
+    exactly `size` bytes of it (GNU `head -c` reads no further) when batching files."""
     p = shlex.quote(path)
     directory, _, base = path.rpartition("/")
-    tmp = shlex.quote(f"{directory}/.{base}.{secrets.token_hex(6)}.rbtmp")
-    keep = "" if force else f"elif [ -e {p} ]; then cat >/dev/null"
+    tmp = shlex.quote(f"{directory}/.{base[:100]}.{secrets.token_hex(6)}.rbtmp")
+    read = "cat" if size is None else f"head -c {int(size)}"
+    keep = "" if force else f"elif [ -e {p} ]; then {read} >/dev/null"
     lines = [
         f"p={p}; t={tmp}; u=$(umask)",
         f"mkdir -p -- {shlex.quote(directory or '/')} || exit 1" if parents else "",
-        f"if [ -d {p} ]; then cat >/dev/null; exit 21",
-        f'elif [ -f {p} ] && [ "$(sha256sum < {p})" = "{digest}  -" ]; then cat >/dev/null',
+        f"if [ -d {p} ]; then {read} >/dev/null; exit 21",
+        f'elif [ -f {p} ] && [ "$(sha256sum < {p})" = "{digest}  -" ]; then {read} >/dev/null',
         keep,
         "else",
         # the temp file starts private: content may be a secret whose final mode is 0600
-        '  ( umask 077; set -C; cat > "$t" ) || { rm -f -- "$t"; exit 1; }',
+        f'  ( umask 077; set -C; {read} > "$t" ) || {{ rm -f -- "$t"; exit 1; }}',
         '  if [ -e "$p" ]; then chmod "$(stat -L -c %a -- "$p")" -- "$t"; '
         '    chown "$(stat -L -c %u:%g -- "$p")" -- "$t" 2>/dev/null',
         '  else chmod "$(printf %o $(( 0666 & ~0$u )))" -- "$t"; fi',
@@ -430,7 +437,6 @@ def write_file(
     `force=False` leaves an existing file alone. `validate` ('cmd %s') checks the temp
     file before it replaces `path`. `parents` creates missing parent directories.
     In check mode, reports what would change."""
-    import hashlib
 
     if not path.startswith("/"):
         raise ModuleFailure(f"path must be absolute: {path!r}")
@@ -454,9 +460,65 @@ def write_file(
         raise IsADirectory(f"{path} is a directory")
     if res.rc != 0:
         raise ModuleFailure(f"cannot write {path}: {res.stderr.strip()}")
+    return _outcome(res.stdout)
+
+
+def _outcome(stdout: str) -> WriteResult:
     backup_file = None
-    for line in res.stdout.splitlines():
+    for line in stdout.splitlines():
         if line.startswith(_BACKUP):
             backup_file = line[len(_BACKUP) :]
-    written = _WRITTEN in res.stdout
-    return WriteResult(written or ATTRS_CHANGED in res.stdout, written, backup_file)
+    written = _WRITTEN in stdout
+    return WriteResult(written or ATTRS_CHANGED in stdout, written, backup_file)
+
+
+_NEXT_FILE = "@@RB_NEXT_FILE@@"
+_BATCH = 64  # files per round trip: keeps the command line far below any limit
+
+
+def write_files(
+    ctx: TaskContext,
+    files: Sequence[tuple[str, bytes] | tuple[str, bytes, str | None]],
+    *,
+    mode: str | None = None,
+    owner: str | None = None,
+    group: str | None = None,
+    backup: bool = False,
+    force: bool = True,
+    parents: bool = False,
+    validate: str | None = None,
+) -> list[WriteResult]:
+    """`write_file` for several files, `_BATCH` per round trip: the contents go one after
+    the other on stdin, each read by exactly its size. An item may carry its own mode as a
+    third element. Stops at the first failure."""
+    results: list[WriteResult] = []
+    items = [(item[0], item[1], item[2] if len(item) > 2 else mode) for item in files]
+    for start in range(0, len(items), _BATCH):
+        batch = items[start : start + _BATCH]
+        if ctx.check_mode or len(batch) == 1:
+            results += [
+                write_file(ctx, path, data, mode=file_mode, owner=owner, group=group,
+                           backup=backup, force=force, parents=parents, validate=validate)
+                for path, data, file_mode in batch
+            ]  # fmt: skip
+            continue
+        parts = []
+        for path, data, file_mode in batch:
+            if not path.startswith("/"):
+                raise ModuleFailure(f"path must be absolute: {path!r}")
+            script = write_script(
+                path, hashlib.sha256(data).hexdigest(), mode=file_mode, owner=owner,
+                group=group, backup=backup, force=force, parents=parents, size=len(data),
+                validate=validate,
+            )  # fmt: skip
+            parts.append(f"echo {_NEXT_FILE}\n(\n{script}\n) || exit $?")
+        res = ctx.run("\n".join(parts), stdin=b"".join(data for _, data, _m in batch))
+        outputs = res.stdout.split(f"{_NEXT_FILE}\n")[1:]
+        if res.rc != 0:
+            failed = batch[len(outputs) - 1][0] if outputs else batch[0][0]
+            if _INVALID in res.stdout:
+                raise ModuleFailure(f"failed to validate {failed}: {res.stderr.strip()}")
+            problem = "it is a directory" if res.rc == 21 else res.stderr.strip()
+            raise ModuleFailure(f"cannot write {failed}: {problem}")
+        results += [_outcome(out) for out in outputs]
+    return results

@@ -11,7 +11,7 @@ from typing import Any
 from runbook_engine.connection.base import CommandResult, Connection
 from runbook_engine.modules.base import Become
 from tests.harness import Target, make_ctx, run_module
-from tests.modules_files.helpers import host_mode, host_write, sh
+from tests.modules_files.helpers import host_mode, host_read, host_write, sh
 
 
 class Counting:
@@ -91,3 +91,16 @@ def test_become_writes_as_root(target: Target) -> None:
     assert host_mode(target, dest) == "0640"
     assert trips(target, "copy", args, become=Become()) == (1, False)
     assert sh(target, f"sudo -n cat {dest}") == "secret\n"
+
+
+def test_tree_copy_batches_its_files(target: Target, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    for index in range(20):
+        (site / f"page{index}.html").write_text(f"<p>{index}</p>\n")
+    args = {"src": f"{site}/", "dest": f"{target.scratch}/www"}
+    assert trips(target, "copy", args) == (3, True)  # look, mkdir, every file at once
+    assert trips(target, "copy", args) == (1, False)
+    (site / "page7.html").write_text("<p>seven</p>\n")
+    assert trips(target, "copy", args) == (2, True)
+    assert host_read(target, f"{target.scratch}/www/page7.html") == b"<p>seven</p>\n"
