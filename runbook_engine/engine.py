@@ -147,7 +147,8 @@ def prepare(request: RunRequest) -> Prepared:
     file_decoder, value_decoder = _vault_decoder(password)
     extra_vars = parse_extra_vars(request.extra_vars)
     playbook = load_playbook(request.playbook, extra_vars=extra_vars, vault=file_decoder)
-    inventory = load_inventory(request.inventories, extra_var_dirs=[playbook.path.parent])
+    inventory = load_inventory(request.inventories, extra_var_dirs=[playbook.path.parent],
+                               vault=file_decoder)
     templar = Templar(search_paths=[playbook.path.parent])
     secrets = SecretRegistry(decrypt=value_decoder)
     play_hosts = []
@@ -158,6 +159,10 @@ def prepare(request: RunRequest) -> Prepared:
                 pattern = str(templar.render(pattern, {**play.vars, **extra_vars}))
             except TemplateError as exc:
                 raise InputError(f"hosts: {exc}", play.position) from None
-        play_hosts.append(inventory.select(pattern, request.limit, play.position))
+        play_hosts.append(inventory.select(pattern, request.limit, play.position,
+                                           allow_empty=bool(request.limit)))
+    if request.limit and not any(play_hosts):
+        raise InputError(f"--limit '{request.limit}' leaves no host in any play",
+                         hint="check the name, or run `runbook inventory --graph`")
     check_playbook(playbook, inventory, play_hosts, extra_vars, templar)
     return Prepared(request, playbook, inventory, play_hosts, extra_vars, templar, secrets)

@@ -1,18 +1,22 @@
 """One ordered stream of everything that happens in a run; every output is a sink of it.
 
-Kinds and their payload (`Event.data`), in the order they occur:
+Kinds and their payload (`Event.data`), in the order they occur. `play`, `task` and
+`host` are attributes of the event itself.
 
-- run_start      {playbook, inventory, limit, tags, skip_tags, check, diff, extra_vars (masked)}
-- play_start     {name, hosts: [..], serial_batches: [[..], ..]}
-- task_start     {name, module, position, hosts: [..], handler: bool}
-- host_result    {status: ok|changed|failed|skipped|unreachable, result: Result, duration,
-                  item: loop item label (optional), ignored: bool}
-- host_unreachable {msg}
-- handler_start  {name}
-- play_end       {}
-- run_end        {stats: {host: {ok, changed, failed, skipped, unreachable, rescued, ignored}},
-                  exit_code, duration}
-- warning        {msg}
+- run_start        {run_id, playbook, playbook_sha256, inventory: [..], limit, tags,
+                    skip_tags, check, diff, extra_vars (masked)}
+- play_start       {hosts: [..], task_count}
+- task_start       {task_id, module, position "file:line:col", hosts: [..], handler: bool}
+- host_task_start  {task_id}  (just before a task runs on a host: crash evidence)
+- host_result      {task_id, module, status: ok|changed|failed|skipped|unreachable,
+                    result: Result (masked), duration, ignored, rescued,
+                    item (loop label, only for loop items), registered (var name or None),
+                    register_value (absent when no_log), facts (set_fact/ansible_facts)}
+                   A loop emits one host_result per item.
+- play_end         {}
+- run_end          {stats: {host: {ok, changed, failed, skipped, unreachable, rescued,
+                    ignored}}, exit_code, duration}
+- warning          {msg}
 """
 
 from __future__ import annotations

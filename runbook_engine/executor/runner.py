@@ -237,7 +237,7 @@ class PlayRun:
                 "inventory_hostname": host,
                 "inventory_hostname_short": host.split(".")[0],
                 "groups": inv.groups,
-                "group_names": [g for g in inv.group_names(host) if g not in ("all", "ungrouped")],
+                "group_names": [g for g in inv.group_names(host) if g != "all"],
                 "hostvars": self.hostvars,
                 "play_hosts": self.batch,
                 "ansible_play_hosts": self.batch,
@@ -286,7 +286,8 @@ class PlayRun:
 
     # -- the play ----------------------------------------------------------------------
     def run(self) -> None:
-        self.bus.emit("play_start", play=self.play.name, hosts=list(self.hosts))
+        self.bus.emit("play_start", play=self.play.name, hosts=list(self.hosts),
+                      task_count=self.play.task_count)
         try:
             for batch in self._batches():
                 self.batch[:] = batch

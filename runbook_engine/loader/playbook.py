@@ -729,6 +729,8 @@ def _number_tasks(play: Play, play_index: int) -> None:
             task.order = order
             task.task_id = f"{play_index}.{order}"
             order += 1
+            if task.kind == "task" and not task.handler:
+                play.task_count += 1
 
 
 def _check_notify(play: Play) -> None:
