@@ -1,0 +1,88 @@
+"""Inventory variables -> connection settings (no server needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from runbook_engine.connection.factory import connection_for, ssh_settings
+from runbook_engine.connection.local import LocalConnection
+from runbook_engine.connection.ssh import JumpHost, SSHConnection
+from runbook_engine.errors import InputError
+
+
+@pytest.mark.parametrize("name", ["localhost", "127.0.0.1"])
+def test_localhost_without_a_connection_var_is_local(name: str) -> None:
+    assert isinstance(connection_for(name, {}), LocalConnection)
+
+
+def test_explicit_connection_wins() -> None:
+    assert isinstance(connection_for("web1", {"ansible_connection": "local"}), LocalConnection)
+    conn = connection_for("localhost", {"ansible_connection": "ssh"})
+    assert isinstance(conn, SSHConnection)
+    assert isinstance(connection_for("localhost", {"ansible_host": "10.0.0.5"}), SSHConnection)
+
+
+def test_unknown_connection_type_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="winrm"):
+        connection_for("web1", {"ansible_connection": "winrm"})
+
+
+def test_ansible_vars_map_to_settings() -> None:
+    settings = ssh_settings(
+        "web1",
+        {
+            "ansible_host": "192.0.2.10",
+            "ansible_port": "2222",
+            "ansible_user": "deploy",
+            "ansible_ssh_private_key_file": "~/.ssh/deploy",
+            "ansible_password": "secret",
+            "ansible_ssh_timeout": 4,
+            "ansible_ssh_common_args": "-o ProxyJump=jump@bastion:2200,hop2 -o ControlMaster=auto",
+            "ansible_ssh_extra_args": "-o ServerAliveInterval=7",
+            "runbook_host_key_checking": "accept-new",
+            "runbook_known_hosts_file": "/etc/runbook/known_hosts",
+        },
+    )
+    assert (settings.address, settings.port, settings.user) == ("192.0.2.10", 2222, "deploy")
+    assert settings.key_files == ("~/.ssh/deploy",)
+    assert settings.password == "secret"
+    assert settings.connect_timeout == 4
+    assert settings.jumps == (JumpHost("bastion", 2200, "jump"), JumpHost("hop2", 22, None))
+    assert settings.keepalive_interval == 7
+    assert settings.host_key_checking == "accept-new"
+    assert settings.known_hosts_file == "/etc/runbook/known_hosts"
+
+
+def test_defaults_are_strict_and_use_the_inventory_name() -> None:
+    settings = ssh_settings("db.example.com", {})
+    assert (settings.address, settings.port, settings.user) == ("db.example.com", 22, None)
+    assert settings.host_key_checking == "strict"
+    assert settings.jumps == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(True, "strict"), (False, "off"), ("false", "off"), ("yes", "strict"),
+     ("accept-new", "accept-new")],
+)
+def test_host_key_checking_values(value: object, expected: str) -> None:
+    settings = ssh_settings("h", {"ansible_host_key_checking": value})
+    assert settings.host_key_checking == expected
+
+
+def test_strict_host_key_checking_from_ssh_args() -> None:
+    settings = ssh_settings("h", {"ansible_ssh_common_args": "-o StrictHostKeyChecking=no"})
+    assert settings.host_key_checking == "off"
+
+
+def test_bad_values_are_input_errors() -> None:
+    with pytest.raises(InputError, match="host key checking"):
+        ssh_settings("h", {"runbook_host_key_checking": "sometimes"})
+    with pytest.raises(InputError, match="web1"):
+        ssh_settings("web1", {"ansible_port": "twenty-two"})
+
+
+def test_jump_host_forms() -> None:
+    assert JumpHost.parse("bastion") == JumpHost("bastion", 22, None)
+    assert JumpHost.parse("u@h:2022") == JumpHost("h", 2022, "u")
+    assert JumpHost.parse("u@[2001:db8::1]:2022") == JumpHost("2001:db8::1", 2022, "u")

@@ -1,0 +1,135 @@
+"""Over real SSH: become via sudo, ProxyJump, password login, per-command latency."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from runbook_engine.connection.base import Connection
+from runbook_engine.connection.factory import connection_for
+from runbook_engine.errors import HostUnreachable
+from runbook_engine.modules.base import Become
+from tests.fixtures.sshd import SSHHost, nft_available, nft_rules
+from tests.harness import Target, make_ctx
+
+
+@pytest.fixture
+def sudo_host(ssh_hosts: list[SSHHost]) -> Iterator[Target]:
+    host = ssh_hosts[0]
+    conn = connection_for(host.name, host.inventory_vars())
+    yield Target(host.name, conn, host.scratch)
+    conn.close()
+
+
+@pytest.fixture
+def nosudo_host(ssh_host_nosudo: SSHHost) -> Iterator[Target]:
+    conn = connection_for(ssh_host_nosudo.name, ssh_host_nosudo.inventory_vars())
+    yield Target(ssh_host_nosudo.name, conn, ssh_host_nosudo.scratch)
+    conn.close()
+
+
+def test_become_root_with_passwordless_sudo(sudo_host: Target) -> None:
+    ctx = make_ctx(sudo_host, become=Become())
+    result = ctx.run("id -u; cat", stdin=b"data\x00bytes")
+    assert (result.rc, result.stdout) == (0, "0\ndata\x00bytes")
+
+
+def test_become_password_goes_to_sudo_and_the_rest_to_the_command(
+    sudo_host: Target, ssh_hosts: list[SSHHost]
+) -> None:
+    # the fixture's sudo rule asks for the password to become `daemon`
+    ctx = make_ctx(sudo_host, become=Become(user="daemon", password=ssh_hosts[0].password))
+    result = ctx.run("id -un; cat", stdin=b"payload\n")
+    assert (result.rc, result.stdout) == (0, "daemon\npayload\n")
+
+
+def test_become_with_a_wrong_password_fails_clearly(sudo_host: Target) -> None:
+    ctx = make_ctx(sudo_host, become=Become(user="daemon", password="not-the-password"))
+    result = ctx.run("id -un")
+    assert result.rc != 0
+    assert result.stdout == ""
+    assert "incorrect password" in result.stderr
+
+
+def test_become_fails_clearly_without_sudo_rights(
+    nosudo_host: Target, ssh_host_nosudo: SSHHost
+) -> None:
+    no_password = make_ctx(nosudo_host, become=Become()).run("id -u")
+    assert no_password.rc != 0
+    assert "a password is required" in no_password.stderr
+    with_password = make_ctx(nosudo_host, become=Become(password=ssh_host_nosudo.password))
+    result = with_password.run("id -u")
+    assert result.rc != 0
+    assert "is not in the sudoers file" in result.stderr
+
+
+def test_proxyjump_through_another_host(ssh_hosts: list[SSHHost]) -> None:
+    ok, reason = nft_available()
+    if not ok:
+        pytest.skip(reason)
+    jump, target = ssh_hosts[0], ssh_hosts[1]
+    # Refuse direct connections from this (root) process to the target; the jump host's
+    # sshd forwards as its unprivileged user, so only the jumped path gets through.
+    direct_blocked = f"ip daddr {target.address} tcp dport {target.port} meta skuid 0 reject"
+    via_jump = {
+        **target.inventory_vars(),
+        "ansible_ssh_timeout": 3,
+        "ansible_ssh_common_args": f"-o ProxyJump={jump.user}@{jump.address}:{jump.port}",
+    }
+    with nft_rules("output", [direct_blocked]):
+        direct = connection_for(target.name, {**target.inventory_vars(), "ansible_ssh_timeout": 3})
+        with pytest.raises(HostUnreachable, match="refused"):
+            direct.run("true")
+        conn = connection_for(target.name, via_jump)
+        try:
+            result = conn.run("id -un; echo $SSH_CONNECTION")
+        finally:
+            conn.close()
+    user, ssh_connection = result.stdout.split("\n", 1)
+    assert user == target.user
+    assert ssh_connection.split()[2] == target.address
+
+
+def test_proxyjump_with_dash_j_in_extra_args(ssh_hosts: list[SSHHost]) -> None:
+    jump, target = ssh_hosts[2], ssh_hosts[0]
+    jump_args = f"-J {jump.user}@{jump.address}"
+    host_vars = {**target.inventory_vars(), "ansible_ssh_extra_args": jump_args}
+    conn = connection_for(target.name, host_vars)
+    try:
+        assert conn.run("id -un").stdout.strip() == target.user
+    finally:
+        conn.close()
+
+
+def test_password_login(ssh_hosts: list[SSHHost]) -> None:
+    host = ssh_hosts[2]
+    host_vars = host.inventory_vars()
+    del host_vars["ansible_ssh_private_key_file"]
+    host_vars["ansible_password"] = host.password
+    conn = connection_for(host.name, host_vars)
+    try:
+        assert conn.run("id -un").stdout.strip() == host.user
+    finally:
+        conn.close()
+
+
+def _ms_per_command(conn: Connection, count: int) -> float:
+    conn.run("true")  # connected and warm
+    started = time.perf_counter()
+    for _ in range(count):
+        conn.run("true")
+    return (time.perf_counter() - started) * 1000 / count
+
+
+def test_command_latency_on_a_persistent_connection(ssh_hosts: list[SSHHost]) -> None:
+    host = ssh_hosts[0]
+    conn = connection_for(host.name, host.inventory_vars())
+    try:
+        ms = _ms_per_command(conn, 100)
+    finally:
+        conn.close()
+    print(f"\nSSH: {ms:.1f} ms per command (persistent connection, loopback)")
+    # Nagle left on costs ~45 ms per command; well under that proves TCP_NODELAY works.
+    assert ms < 35
