@@ -92,17 +92,19 @@ class MultipartUpload:
         """Read `source` to EOF, uploading a part each time `part_size` bytes are buffered.
         Memory stays near two part buffers whatever the archive size."""
         part_size = min(self.settings.part_size, MAX_PART_SIZE)
-        buffer = bytearray()
-        while True:
-            chunk = source.read(READ_CHUNK)
-            if not chunk:
-                break
-            buffer += chunk
-            if len(buffer) >= part_size:
-                self._upload_part(bytes(buffer[:part_size]))
-                del buffer[:part_size]
-        if buffer or not self._parts:
-            self._upload_part(bytes(buffer))
+        chunks: list[bytes] = []
+        buffered = 0
+        while chunk := source.read(READ_CHUNK):
+            chunks.append(chunk)
+            buffered += len(chunk)
+            if buffered >= part_size:
+                joined = b"".join(chunks)
+                chunks = [joined[part_size:]] if buffered > part_size else []
+                buffered -= part_size
+                self._upload_part(joined[:part_size] if chunks else joined)
+                del joined
+        if chunks or not self._parts:
+            self._upload_part(b"".join(chunks))
 
     def _upload_part(self, data: bytes) -> None:
         number = len(self._parts) + 1
