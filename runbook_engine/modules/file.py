@@ -84,6 +84,11 @@ def run(ctx: TaskContext, args: Args) -> Result:
              "before_header": args.path, "after_header": args.path}
         )  # fmt: skip
     if ctx.check_mode:
+        if plan == _recurse_only(args):
+            result.changed = fileops.would_change_recursively(
+                ctx, args.path, args.mode, args.owner, args.group
+            )
+            result.diff = result.diff if result.changed else []
         return result
     res = ctx.run("set -e\n" + "\n".join(plan))
     if res.rc != 0:

@@ -44,6 +44,11 @@ def test_recurse_sets_every_file(target: Target) -> None:
         host_mode(target, f"{root}/sub/f") == "0644" and host_mode(target, f"{root}/sub") == "0755"
     )
     assert not apply(target, "file", args).changed
+    numeric = {"path": root, "state": "directory", "mode": "0700", "recurse": True}
+    assert apply(target, "file", numeric, check=True).changed
+    assert host_mode(target, f"{root}/sub/f") == "0644"
+    assert apply(target, "file", numeric).changed
+    assert not apply(target, "file", numeric, check=True).changed
 
 
 def test_file_state_only_changes_attributes(target: Target) -> None:
