@@ -7,6 +7,7 @@ from runbook_engine.state.store import (
     ResumeState,
     RunRecord,
     Store,
+    file_sha256,
     new_run_id,
     open_store,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "ResumeState",
     "RunRecord",
     "Store",
+    "file_sha256",
     "new_run_id",
     "open_store",
 ]

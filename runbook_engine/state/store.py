@@ -8,6 +8,7 @@ Opening a store migrates the schema and marks runs whose controller process died
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -111,6 +112,14 @@ class ResumeState:
     run: RunRecord
     hosts: dict[str, HostProgress]
     chain: list[str]  # run ids, oldest first, whose results this state merges
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        """Hosts whose latest attempt failed or was unreachable (for retry --failed-hosts)."""
+        return sorted(host for host, progress in self.hosts.items() if progress.failed)
+
+    def playbook_changed(self, current_sha256: str) -> bool:
+        return bool(self.run.playbook_sha256) and self.run.playbook_sha256 != current_sha256
 
 
 class Store:
@@ -381,6 +390,15 @@ class Store:
                 target = progress.registered if row["kind"] == "registered" else progress.facts
                 target[row["name"]] = json.loads(row["value"])
         return ResumeState(run, hosts, chain)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The checksum recorded for a playbook (resume refuses a changed one)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def default_sqlite_path() -> Path:

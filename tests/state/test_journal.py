@@ -56,6 +56,8 @@ def test_resume_state_lists_done_tasks_and_saved_variables(store: Store) -> None
     assert state.hosts["web2"].registered["version"]["stdout"] == "1.1 on web2"
     assert state.hosts["web2"].facts == {"pkg_manager": "apt"}
     assert state.run.params == {"ticket": "OPS-1"}
+    assert state.failed_hosts == ["web2"]
+    assert state.playbook_changed("cd" * 32) and not state.playbook_changed("ab" * 32)
 
 
 def test_a_resumed_run_merges_the_earlier_runs_progress(store: Store) -> None:
