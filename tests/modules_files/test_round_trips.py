@@ -5,8 +5,11 @@ The connection is the real one (local or SSH), wrapped only to count `run` calls
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from runbook_engine.connection.base import CommandResult, Connection
 from runbook_engine.modules.base import Become
@@ -104,3 +107,27 @@ def test_tree_copy_batches_its_files(target: Target, tmp_path: Path) -> None:
     (site / "page7.html").write_text("<p>seven</p>\n")
     assert trips(target, "copy", args) == (2, True)
     assert host_read(target, f"{target.scratch}/www/page7.html") == b"<p>seven</p>\n"
+
+
+def test_become_with_a_sudo_password(target: Target, request: pytest.FixtureRequest) -> None:
+    """The password goes first on stdin; the file contents after it must arrive intact."""
+    if target.name == "localhost":
+        pytest.skip("the sudo password rule exists on the SSH test hosts")
+    password = request.getfixturevalue("ssh_hosts")[0].password
+    become = Become(user="daemon", password=password)
+    base = f"/tmp/rb-become-{secrets.token_hex(4)}"
+    try:
+        args = {"src": f"{tmp_dir(request)}/", "dest": base}
+        assert trips(target, "copy", args, become=become) == (3, True)
+        assert trips(target, "copy", args, become=become) == (1, False)
+        assert sh(target, f"stat -c %U {base}/one") == "daemon\n"
+        assert sh(target, f"cat {base}/one {base}/two") == "first\nsecond\n"
+    finally:
+        sh(target, f"sudo -n rm -rf {base}")
+
+
+def tmp_dir(request: pytest.FixtureRequest) -> Path:
+    path: Path = request.getfixturevalue("tmp_path")
+    (path / "one").write_text("first\n")
+    (path / "two").write_text("second\n")
+    return path
