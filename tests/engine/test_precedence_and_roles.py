@@ -94,6 +94,7 @@ def test_role_files_templates_dependencies_and_handlers(write, runbook, tmp_path
         - template:
             src: conf.j2
             dest: {out}/conf
+        - shell: echo "{{{{ lookup('template', 'conf.j2') | trim }}}}" > {out}/conf-lookup
     """)
     write("roles/web/handlers/main.yml", f"""
         - name: restart web
@@ -115,6 +116,7 @@ def test_role_files_templates_dependencies_and_handlers(write, runbook, tmp_path
     assert (out / "order").read_text().split() == ["base", "web", "play"]
     assert (out / "static").read_text() == "static content\n"
     assert (out / "conf").read_text() == "listen 8080\n"
+    assert (out / "conf-lookup").read_text() == "listen 8080\n"
     assert (out / "handlers").read_text() == "restarted\n"
 
 
