@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import select
 import subprocess
 import sys
 import time
@@ -118,3 +121,43 @@ def test_pause_without_terminal_does_not_hang(repo_root: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "no terminal" in done.stdout
+
+
+def _read_until(fd: int, needle: bytes, deadline: float) -> bytes:
+    seen = b""
+    while needle not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"never saw {needle!r}; got {seen!r}"
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_pause_prompts_on_a_terminal_and_returns_the_answer(repo_root: Path) -> None:
+    script = (
+        "from runbook_engine.connection.local import LocalConnection\n"
+        "from tests.harness import Target, make_ctx, run_module\n"
+        "r = run_module('pause', make_ctx(Target('web1', LocalConnection(), '/tmp')),"
+        " {'prompt': 'Proceed with the failover?'})\n"
+        "print('ANSWER=' + r.data['user_input'])\n"
+    )
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a Python whose stdin is a terminal
+        os.chdir(repo_root)
+        os.execv(sys.executable, [sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 60
+        _read_until(fd, b"Proceed with the failover?", deadline)
+        os.write(fd, b"yes please\n")
+        output = _read_until(fd, b"ANSWER=yes please", deadline)
+        assert b"ANSWER=yes please" in output
+    finally:
+        os.close(fd)
+        os.waitpid(pid, 0)
