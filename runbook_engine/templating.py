@@ -86,6 +86,7 @@ class Templar:
         )
         self._expressions: dict[str, Any] = {}
         self._templates: dict[str, Any] = {}
+        self._names: dict[tuple[str, bool], set[str]] = {}
         from runbook_engine import template_filters  # filters, tests, lookups
 
         template_filters.install(self)
@@ -192,11 +193,17 @@ class Templar:
         before any host is touched."""
         names: set[str] = set()
         for source, is_expr in _template_sources(value, expression):
+            cached = self._names.get((source, is_expr))
+            if cached is not None:
+                names |= cached
+                continue
             try:
                 ast = self.env.parse(f"{{{{ {source} }}}}" if is_expr else source)
             except TemplateSyntaxError as exc:
                 raise TemplateError(f"template syntax in {source!r}: {exc.message}") from None
-            names |= _needed_names(ast)
+            found = _needed_names(ast)
+            self._names[(source, is_expr)] = found
+            names |= found
         return names
 
     def add_filters(self, filters: Mapping[str, Callable[..., Any]]) -> None:
