@@ -194,6 +194,12 @@ _TYPE_FLAGS = {
     "isfifo": stat_bits.S_ISFIFO,
     "issock": stat_bits.S_ISSOCK,
 }
+_PERMISSION_FLAGS = {
+    "isuid": 0o4000, "isgid": 0o2000,
+    "rusr": 0o400, "wusr": 0o200, "xusr": 0o100,
+    "rgrp": 0o040, "wgrp": 0o020, "xgrp": 0o010,
+    "roth": 0o004, "woth": 0o002, "xoth": 0o001,
+}  # fmt: skip
 CHECKSUM_TOOLS = {
     "sha1": "sha1sum",
     "sha224": "sha224sum",
@@ -220,7 +226,8 @@ def stat_script(path: str, *, follow: bool = False, checksum: str | None = None)
         lines.append(f"if {regular} && [ -r {p} ]; then {tool} < {p}; else echo; fi")
     else:
         lines.append("echo")
-    lines.append(f"if [ -L {p} ]; then readlink -- {p}; fi")
+    # the link source (absolute) first: the raw target may hold any byte, so it comes last
+    lines.append(f"if [ -L {p} ]; then readlink -f -- {p} || echo; readlink -- {p}; fi")
     return "\n".join(lines)
 
 
@@ -255,7 +262,12 @@ def parse_stat(path: str, out: str) -> dict[str, Any] | None:
     if checksum.strip():
         st["checksum"] = checksum.split()[0]
     if link:
-        st["lnk_target"] = link[:-1] if link.endswith("\n") else link
+        source, _, target = link.partition("\n")
+        st["lnk_source"] = source
+        st["lnk_target"] = target[:-1] if target.endswith("\n") else target
+    bits = int(st["mode"], 8)
+    for name, bit in _PERMISSION_FLAGS.items():
+        st[name] = bool(bits & bit)
     return st
 
 

@@ -20,6 +20,7 @@ def test_stat_of_a_file(target: Target) -> None:
     st = apply(target, "stat", {"path": path}).data["stat"]
     assert st["exists"] and st["isreg"] and not st["isdir"] and not st["islnk"]
     assert st["mode"] == "0640" and st["size"] == 6
+    assert st["rusr"] and st["wusr"] and st["rgrp"] and not st["wgrp"] and not st["roth"]
     assert st["checksum"] == hashlib.sha1(b"hello\n").hexdigest()
     assert st["pw_name"] == sh(target, "id -un").strip() and st["uid"] == int(sh(target, "id -u"))
     st = apply(target, "stat", {"path": path, "checksum_algorithm": "sha256"}).data["stat"]
@@ -31,6 +32,7 @@ def test_stat_of_links_dirs_and_nothing(target: Target) -> None:
     sh(target, f"ln -s {target.scratch} {link}")
     st = apply(target, "stat", {"path": link}).data["stat"]
     assert st["islnk"] and st["lnk_target"] == target.scratch
+    assert st["lnk_source"] == sh(target, f"readlink -f {target.scratch}").strip()
     st = apply(target, "stat", {"path": link, "follow": True}).data["stat"]
     assert st["isdir"] and not st["islnk"] and "checksum" not in st
     res = apply(target, "stat", {"path": f"{target.scratch}/none"})
