@@ -67,7 +67,18 @@ def main(args: argparse.Namespace) -> int:
     if args.list_hosts or args.list_tasks:
         _print_listing(prepared, hosts=args.list_hosts, tasks=args.list_tasks)
         return 0
+    _sigterm_interrupts()
     return prepared.run(_sinks(args))
+
+
+def _sigterm_interrupts() -> None:
+    """SIGTERM (a scheduler or CI stopping us) ends the run like Ctrl-C: cleanly."""
+    import signal
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _sinks(args: argparse.Namespace) -> list:

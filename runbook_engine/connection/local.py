@@ -59,6 +59,7 @@ class LocalConnection:
 
     def __init__(self, host: str = "localhost") -> None:
         self.host = host
+        self._running: set[subprocess.Popen[bytes]] = set()
 
     def connect(self) -> None:
         return None
@@ -73,16 +74,21 @@ class LocalConnection:
             stderr=subprocess.PIPE,
             start_new_session=True,  # so a timeout kills the whole command, children too
         )
+        self._running.add(proc)
         try:
             out, err = proc.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             proc.communicate()
             raise TimeoutError(f"command timed out after {timeout} s") from None
+        finally:
+            self._running.discard(proc)
         return CommandResult(proc.returncode, out, err)
 
     def open_stream(self, command: str) -> LocalStream:
         return LocalStream(command)
 
     def close(self) -> None:
-        return None
+        """Kill commands still running (an interrupted run), like a closed SSH session."""
+        for proc in list(self._running):
+            _kill_group(proc)

@@ -159,7 +159,7 @@ class PlaybookRunner:
 
     def run(self) -> int:
         began = time.monotonic()
-        aborted = False
+        aborted = interrupted = False
         try:
             for index, play in enumerate(self.playbook.plays):
                 hosts = [h for h in self.play_hosts[index] if self.host(h).active or
@@ -175,16 +175,21 @@ class PlaybookRunner:
                     self.bus.emit("warning", play=play.name, msg=str(exc))
                     aborted = True
                     break
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: stop scheduling, cut the connections (in-flight commands
+            # end with them), and still close the run properly so every output is valid.
+            interrupted = True
+            self.bus.emit("warning", msg="interrupted: no new task was started after this")
         finally:
             self.connections.close()
-            self.pool.shutdown(wait=True)
-        code = self.exit_code(aborted)
+            self.pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
+        code = ExitCode.INTERRUPTED if interrupted else self.exit_code(aborted)
         self.bus.emit(
             "run_end",
             stats={name: dict(h.stats) for name, h in self.hosts.items()},
-            exit_code=code, duration=time.monotonic() - began,
+            exit_code=int(code), duration=time.monotonic() - began, interrupted=interrupted,
         )
-        return code
+        return int(code)
 
     def exit_code(self, aborted: bool = False) -> int:
         code = 0

@@ -224,3 +224,33 @@ def test_no_log_hides_output_and_registered_value(write, runbook, tmp_path: Path
     result = runbook("run", pb, "-i", LOCAL_INV, "-v", "--format", "json")
     assert result.rc == 0
     assert "s3cr3t-token-value" not in result.out + result.err
+
+
+def test_sigterm_ends_the_run_cleanly_with_valid_json(write, tmp_path: Path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    started = tmp_path / "started"
+    after = tmp_path / "after"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: touch {started}; sleep 30
+            - shell: touch {after}
+    """)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook_engine", "run", str(pb), "-i", LOCAL_INV,
+         "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    document = json.loads(out)
+    assert document["exit_code"] == 130
+    assert not after.exists()
