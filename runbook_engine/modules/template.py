@@ -13,6 +13,7 @@ from collections import ChainMap
 from datetime import datetime
 from typing import Literal
 
+from jinja2.exceptions import TemplateError as JinjaTemplateError
 from pydantic import Field
 
 from runbook_engine.errors import ModuleFailure
@@ -33,6 +34,8 @@ class Args(ModuleArgs):
     # `validate` would shadow BaseModel.validate; the YAML name stays `validate`
     validate_cmd: str | None = Field(None, alias="validate")
     newline_sequence: Literal["\n", "\r", "\r\n"] = "\n"
+    trim_blocks: bool = True
+    lstrip_blocks: bool = False
 
 
 def render(ctx: TaskContext, args: Args) -> bytes:
@@ -49,9 +52,16 @@ def render(ctx: TaskContext, args: Args) -> bytes:
         "template_run_date": datetime.now(),
         "ansible_managed": "Ansible managed",
     }
+    variables = ChainMap(extra, dict(ctx.vars))
     try:
-        rendered = ctx.templar.render_string(text, ChainMap(extra, dict(ctx.vars)))
-    except TemplateError as exc:
+        if args.trim_blocks and not args.lstrip_blocks:
+            rendered = ctx.templar.render_string(text, variables)
+        else:  # Ansible's whitespace options: a variant of the same sandboxed environment
+            env = ctx.templar.env.overlay(
+                trim_blocks=args.trim_blocks, lstrip_blocks=args.lstrip_blocks
+            )
+            rendered = env.from_string(text).render(variables)
+    except (TemplateError, JinjaTemplateError) as exc:
         raise ModuleFailure(f"{args.src}: {exc}") from None
     if args.newline_sequence != "\n":
         rendered = rendered.replace("\r\n", "\n").replace("\n", args.newline_sequence)

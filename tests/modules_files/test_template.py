@@ -67,3 +67,14 @@ def test_hostile_values_stay_data(target: Target, role: Path) -> None:
             host_read(target, dest) == f"# Ansible managed\nport={value}\nuser={value}\n".encode()
         )
         assert not host_exists(target, canary)
+
+
+def test_whitespace_options(target: Target, tmp_path: Path) -> None:
+    (tmp_path / "ws.j2").write_text("a:\n  {% if x %}\n  x: 1\n  {% endif %}\nb: 2\n")
+    dest = f"{target.scratch}/ws.yml"
+    args = {"src": "ws.j2", "dest": dest, "lstrip_blocks": True}
+    apply(target, "template", args, variables={"x": True}, search_paths=[tmp_path])
+    assert host_read(target, dest) == b"a:\n  x: 1\nb: 2\n"
+    apply(target, "template", {**args, "lstrip_blocks": False}, variables={"x": True},
+          search_paths=[tmp_path])  # fmt: skip
+    assert host_read(target, dest) == b"a:\n    x: 1\n  b: 2\n"
