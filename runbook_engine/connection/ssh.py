@@ -22,6 +22,7 @@ from typing import BinaryIO, Literal
 
 import fabric
 import paramiko
+from paramiko.common import cMSG_CHANNEL_REQUEST
 
 from runbook_engine.connection.base import CommandResult
 from runbook_engine.errors import HostUnreachable
@@ -159,10 +160,21 @@ def _configure_host_keys(client: paramiko.SSHClient, settings: SSHSettings) -> N
 # -- connecting ------------------------------------------------------------------
 
 
-def _tcp_connect(address: str, port: int, timeout: float) -> socket.socket:
+def _tcp_connect(address: str, port: int, timeout: float, alive_interval: int) -> socket.socket:
     sock = socket.create_connection((address, port), timeout=timeout)
     # paramiko leaves Nagle on: every small request would wait for the previous ACK.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if alive_interval > 0:
+        # A host that goes silent mid-session (network black hole, powered off) breaks
+        # the socket after about 4 intervals instead of hanging a command forever.
+        probe_every = max(1, alive_interval // 3)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, alive_interval)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, probe_every)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+        # ...and data (paramiko's keepalives included) unacknowledged that long, too.
+        user_timeout_ms = (alive_interval + 3 * probe_every) * 1000
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, user_timeout_ms)
     return sock
 
 
@@ -192,6 +204,7 @@ class _FabricConnection(fabric.Connection):
         )
         self.connect_timeout = None  # ours is in connect_kwargs (Fabric would int() it)
         self._timeout = timeout
+        self._alive_interval = settings.keepalive_interval
         _configure_host_keys(self.client, settings)
 
     def open(self):  # type: ignore[no-untyped-def]
@@ -199,7 +212,9 @@ class _FabricConnection(fabric.Connection):
             return None
         self.connect_kwargs.pop("sock", None)
         if not self.gateway:
-            self.connect_kwargs["sock"] = _tcp_connect(self.host, self.port, self._timeout)
+            self.connect_kwargs["sock"] = _tcp_connect(
+                self.host, self.port, self._timeout, self._alive_interval
+            )
         return super().open()
 
     def open_gateway(self):  # type: ignore[no-untyped-def]
@@ -401,7 +416,7 @@ class SSHConnection:
             self._channel_slots.release()
             raise self._lost(exc) from exc
         try:
-            channel.exec_command(_remote_command(command))
+            _exec_nowait(channel, _remote_command(command))
         except (paramiko.SSHException, EOFError, OSError) as exc:
             self._release(channel)
             raise self._lost(exc) from exc
@@ -421,6 +436,8 @@ class SSHConnection:
             transport = self._transport
             if transport is None or not transport.is_active():
                 raise self._lost()
+            if _exec_refused(channel):
+                raise HostUnreachable(f"{self.host}: the SSH server refused to run a command")
             return 255  # killed by a signal (exit-signal), as the ssh client reports it
         return rc
 
@@ -484,6 +501,24 @@ class SSHConnection:
 
     def __repr__(self) -> str:
         return f"SSHConnection({self.host!r}, {self.settings.target()})"
+
+
+def _exec_nowait(channel: paramiko.Channel, command: str) -> None:
+    """channel.exec_command() without waiting for the server's reply: saves a round trip
+    per command, and paramiko's wait has no timeout (a frozen host would hang it). A
+    refusal closes the channel, which `_exec_refused` tells apart afterwards."""
+    message = paramiko.Message()
+    message.add_byte(cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string("exec")
+    message.add_boolean(True)
+    message.add_string(command)
+    channel._event_pending()
+    channel.get_transport()._send_user_message(message)
+
+
+def _exec_refused(channel: paramiko.Channel) -> bool:
+    return channel.event.is_set() and not channel.event_ready
 
 
 def _start_stdin(channel: paramiko.Channel, data: bytes | None) -> threading.Thread | None:

@@ -131,3 +131,17 @@ def test_connection_refused_after_the_daemon_is_gone(victim: SSHHost) -> None:
     again = connection_for(victim.name, victim.inventory_vars())
     assert again.run("echo up").rc == 0
     again.close()
+
+
+def test_host_going_silent_mid_command_is_detected(victim: SSHHost) -> None:
+    ok, reason = nft_available()
+    if not ok:
+        pytest.skip(reason)
+    host_vars = {**victim.inventory_vars(), "ansible_ssh_extra_args": "-o ServerAliveInterval=1"}
+    conn = connection_for(victim.name, host_vars)
+    assert conn.run("echo up").stdout == "up\n"
+    started = time.monotonic()
+    with blackhole(victim), pytest.raises(HostUnreachable, match="connection lost"):
+        conn.run("sleep 30")
+    assert time.monotonic() - started < 10
+    conn.close()
