@@ -33,6 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("--vault-password-file", type=Path, metavar="FILE",
                         help="file holding the vault password (or set RUNBOOK_VAULT_PASSWORD)")
+    parser.add_argument("-K", "--ask-become-pass", action="store_true",
+                        help="prompt for the sudo password (kept out of every output)")
     parser.add_argument("--syntax-check", action="store_true",
                         help="load and validate everything, touch no host")
     parser.add_argument("--list-hosts", action="store_true", help="list each play's hosts")
@@ -53,14 +55,23 @@ def main(args: argparse.Namespace) -> int:
             password = args.vault_password_file.read_text().strip()
         except OSError as exc:
             raise InputError(f"cannot read the vault password file: {exc.strerror}") from None
+    extra_vars = list(args.extra_vars)
+    become_password = None
+    if args.ask_become_pass:
+        import getpass
+
+        become_password = getpass.getpass("BECOME password: ")
     request = RunRequest(
         playbook=args.playbook, inventories=list(args.inventory),
-        extra_vars=list(args.extra_vars), limit=args.limit, tags=_split(args.tags),
+        extra_vars=extra_vars, limit=args.limit, tags=_split(args.tags),
         skip_tags=_split(args.skip_tags), start_at_task=args.start_at_task,
         forks=max(1, args.forks), check=args.check, diff=args.diff,
         verbosity=args.verbose, vault_password=password,
     )
     prepared = prepare(request)
+    if become_password:
+        prepared.extra_vars["ansible_become_password"] = become_password
+        prepared.secrets.add(become_password)
     if args.syntax_check:
         print(f"playbook: {prepared.playbook.path} — syntax and variables OK")
         return 0
