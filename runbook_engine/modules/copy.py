@@ -30,6 +30,7 @@ class Args(ModuleArgs):
     directory_mode: Mode = None
     backup: bool = False
     force: bool = True
+    follow: bool = False
     remote_src: bool = False
     # `validate` would shadow BaseModel.validate; the YAML name stays `validate`
     validate_cmd: str | None = Field(None, alias="validate")
@@ -84,6 +85,7 @@ def _copy_one(
     written = fileops.write_file(
         ctx, dest, data, mode=mode, owner=args.owner, group=args.group,
         backup=args.backup, validate=args.validate_cmd, force=args.force, parents=parents,
+        follow=args.follow,
     )  # fmt: skip
     result = Result(changed=written.changed, data=_returned(dest, data, written.backup_file))
     if ctx.diff and written.content_changed:

@@ -1,7 +1,8 @@
 """Host-side file primitives the modules build on. Each call is ONE round trip.
 
 - `read_file(ctx, path) -> bytes | None`: content, or None when the path does not exist.
-- `write_file(ctx, path, data, *, mode, owner, group, backup, validate, force, parents)`:
+- `write_file(ctx, path, data, *, mode, owner, group, backup, validate, force, parents,
+  follow) -> WriteResult`:
   atomic (temp file in the same directory, then `mv`), content on stdin, written only when
   its sha256 differs; also applies mode/owner/group. The result is truthy when anything
   changed and carries `backup_file`.
@@ -393,20 +394,21 @@ def write_script(
     validate: str | None = None,
     force: bool = True,
     parents: bool = False,
+    follow: bool = False,
     size: int | None = None,
 ) -> str:
     """The shell script behind `write_file`: content expected on its stdin, all of it, or
     exactly `size` bytes of it (GNU `head -c` reads no further) when batching files."""
-    p = shlex.quote(path)
-    directory, _, base = path.rpartition("/")
-    tmp = shlex.quote(f"{directory}/.{base[:100]}.{secrets.token_hex(6)}.rbtmp")
+    directory = path.rpartition("/")[0]
     read = "cat" if size is None else f"head -c {int(size)}"
-    keep = "" if force else f"elif [ -e {p} ]; then {read} >/dev/null"
+    keep = "" if force else f'elif [ -e "$p" ]; then {read} >/dev/null'
     lines = [
-        f"p={p}; t={tmp}; u=$(umask)",
+        f"p={shlex.quote(path)}; u=$(umask)",
         f"mkdir -p -- {shlex.quote(directory or '/')} || exit 1" if parents else "",
-        f"if [ -d {p} ]; then {read} >/dev/null; exit 21",
-        f'elif [ -f {p} ] && [ "$(sha256sum < {p})" = "{digest}  -" ]; then {read} >/dev/null',
+        'if [ -L "$p" ]; then p=$(readlink -f -- "$p") || exit 1; fi' if follow else "",
+        f't="${{p%/*}}/.rb.{secrets.token_hex(6)}.rbtmp"',
+        f'if [ -d "$p" ]; then {read} >/dev/null; exit 21',
+        f'elif [ -f "$p" ] && [ "$(sha256sum < "$p")" = "{digest}  -" ]; then {read} >/dev/null',
         keep,
         "else",
         # the temp file starts private: content may be a secret whose final mode is 0600
@@ -443,11 +445,14 @@ def write_file(
     validate: str | None = None,
     force: bool = True,
     parents: bool = False,
+    follow: bool = False,
 ) -> WriteResult:
     """Make `path` hold exactly `data` (and the attributes): one round trip, atomic.
 
     `force=False` leaves an existing file alone. `validate` ('cmd %s') checks the temp
-    file before it replaces `path`. `parents` creates missing parent directories.
+    file before it replaces `path`. `parents` creates missing parent directories. `follow`
+    writes through a symlink to its target (else the link itself is replaced, as Ansible's
+    copy does).
     In check mode, reports what would change."""
 
     if not path.startswith("/"):
@@ -463,7 +468,7 @@ def write_file(
         return WriteResult(differs or attributes_differ(st, mode, owner, group), differs)
     script = write_script(
         path, digest, mode=mode, owner=owner, group=group,
-        backup=backup, validate=validate, force=force, parents=parents,
+        backup=backup, validate=validate, force=force, parents=parents, follow=follow,
     )  # fmt: skip
     res = ctx.run(script, stdin=data)
     if _INVALID in res.stdout:

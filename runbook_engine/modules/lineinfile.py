@@ -84,7 +84,7 @@ def save(
     if changed and not ctx.check_mode:
         written = fileops.write_file(
             ctx, args.path, after, mode=args.mode, owner=args.owner, group=args.group,
-            backup=args.backup, validate=args.validate_cmd,
+            backup=args.backup, validate=args.validate_cmd, follow=True,
         )  # fmt: skip
         backup_file = written.backup_file
     elif not changed and fileops.attributes_differ(st, args.mode, args.owner, args.group):

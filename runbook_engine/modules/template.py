@@ -31,6 +31,7 @@ class Args(ModuleArgs):
     group: Owner = None
     backup: bool = False
     force: bool = True
+    follow: bool = False
     # `validate` would shadow BaseModel.validate; the YAML name stays `validate`
     validate_cmd: str | None = Field(None, alias="validate")
     newline_sequence: Literal["\n", "\r", "\r\n"] = "\n"
@@ -78,6 +79,7 @@ def run(ctx: TaskContext, args: Args) -> Result:
         written = fileops.write_file(
             ctx, dest, data, mode=mode, owner=args.owner, group=args.group,
             backup=args.backup, validate=args.validate_cmd, force=args.force,
+            follow=args.follow,
         )  # fmt: skip
     except fileops.IsADirectory:
         raise ModuleFailure(f"dest {dest} is a directory; give the file's full path") from None

@@ -142,3 +142,15 @@ def test_hostile_paths_and_content_stay_data(target: Target) -> None:
         assert apply(target, "copy", {"content": value, "dest": dest}).changed
         assert host_read(target, dest) == value.encode()
         assert not host_exists(target, canary), value
+
+
+def test_a_symlink_dest_is_replaced_unless_follow(target: Target) -> None:
+    real, link = f"{target.scratch}/real", f"{target.scratch}/link"
+    host_write(target, real, b"real\n")
+    target.conn.run(f"ln -s real {link}")
+    assert apply(target, "copy", {"content": "via link\n", "dest": link, "follow": True}).changed
+    assert host_read(target, real) == b"via link\n" and host_exists(target, link)
+    assert target.conn.run(f"readlink {link}").stdout == "real\n"
+    assert apply(target, "copy", {"content": "own file\n", "dest": link}).changed
+    assert target.conn.run(f"readlink {link}").rc != 0
+    assert host_read(target, link) == b"own file\n" and host_read(target, real) == b"via link\n"

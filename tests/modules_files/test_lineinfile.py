@@ -159,3 +159,12 @@ def test_bad_regexp_is_an_argument_error() -> None:
 
     with pytest.raises(ValidationError, match="not a valid regular expression"):
         Args.model_validate({"path": "/x", "regexp": "(unclosed", "line": "y"})
+
+
+def test_edits_go_through_a_symlink(target: Target, conf: str) -> None:
+    link = f"{target.scratch}/link"
+    target.conn.run(f"ln -s sshd_config {link}")
+    assert apply(target, "lineinfile", {"path": link, "line": "UseDNS no"}).changed
+    assert apply(target, "blockinfile", {"path": link, "block": "Match all"}).changed
+    assert target.conn.run(f"readlink {link}").stdout == "sshd_config\n"
+    assert host_read(target, conf).startswith(CONF + b"UseDNS no\n# BEGIN")  # type: ignore[union-attr]
