@@ -7,12 +7,13 @@ A directory tree costs one round trip to compare every file, then one per change
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from runbook_engine.errors import ModuleFailure
 from runbook_engine.modules import fileops
@@ -20,10 +21,19 @@ from runbook_engine.modules.base import ModuleArgs, Result, TaskContext
 from runbook_engine.modules.fileops import Mode, Owner
 
 
+def _as_text(value: Any) -> Any:
+    """`content: "{{ some_dict }}"` renders to a dict; Ansible writes it as JSON."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, indent=4, sort_keys=True)
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return value
+
+
 class Args(ModuleArgs):
     dest: str
     src: str | None = None
-    content: str | None = None
+    content: Annotated[str | None, BeforeValidator(_as_text)] = None
     mode: Mode = None
     owner: Owner = None
     group: Owner = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,9 @@ def test_a_symlink_dest_is_replaced_unless_follow(target: Target) -> None:
     assert apply(target, "copy", {"content": "own file\n", "dest": link}).changed
     assert target.conn.run(f"readlink {link}").rc != 0
     assert host_read(target, link) == b"own file\n" and host_read(target, real) == b"via link\n"
+
+
+def test_structured_content_is_written_as_json(target: Target) -> None:
+    dest = f"{target.scratch}/conf.json"
+    assert apply(target, "copy", {"content": {"b": [1, 2], "a": True}, "dest": dest}).changed
+    assert json.loads(host_read(target, dest) or b"") == {"a": True, "b": [1, 2]}
