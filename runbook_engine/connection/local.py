@@ -6,12 +6,17 @@ survive) and no watcher threads per command, which matters on a hot path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import threading
 from typing import BinaryIO
 
 from runbook_engine.connection.base import CommandResult
+
+_READ_SIZE = 65536
+_STDERR_KEEP = 1_048_576
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -30,17 +35,31 @@ class LocalStream:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        assert self._proc.stdin and self._proc.stdout
+        assert self._proc.stdin and self._proc.stdout and self._proc.stderr
         self.stdin: BinaryIO = self._proc.stdin
         self.stdout: BinaryIO = self._proc.stdout
+        self._stderr = bytearray()
+        # Drain stderr meanwhile: a full stderr pipe would block the command's stdout.
+        self._stderr_thread = threading.Thread(
+            target=self._drain_stderr, args=(self._proc.stderr,), daemon=True
+        )
+        self._stderr_thread.start()
+
+    def _drain_stderr(self, pipe: BinaryIO) -> None:
+        while data := pipe.read1(_READ_SIZE):  # type: ignore[attr-defined]
+            self._stderr += data
+            if len(self._stderr) > _STDERR_KEEP:  # keep the tail: the error is at the end
+                del self._stderr[:-_STDERR_KEEP]
 
     def wait(self) -> CommandResult:
         if not self.stdin.closed:
-            self.stdin.close()
-        self.stdout.read()
-        stderr = self._proc.stderr.read() if self._proc.stderr else b""
+            with contextlib.suppress(BrokenPipeError):
+                self.stdin.close()
+        while self.stdout.read(_READ_SIZE):  # unread output is discarded, not kept
+            pass
+        self._stderr_thread.join()
         rc = self._proc.wait()
-        return CommandResult(rc, b"", stderr)
+        return CommandResult(rc, b"", bytes(self._stderr))
 
     def __enter__(self) -> LocalStream:
         return self
@@ -49,6 +68,7 @@ class LocalStream:
         if self._proc.poll() is None:
             _kill_group(self._proc)
             self._proc.wait()
+        self._stderr_thread.join(5)
         for f in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
             if f and not f.closed:
                 f.close()

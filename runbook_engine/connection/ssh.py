@@ -306,6 +306,18 @@ class _PidFilter:
 
 
 class _StreamStdin(paramiko.channel.ChannelStdinFile):
+    host = ""
+
+    def _write(self, data: bytes) -> int:
+        try:
+            self.channel.sendall(data)
+        except OSError as exc:
+            transport = self.channel.get_transport()
+            if transport is None or not transport.is_active():
+                raise HostUnreachable(f"{self.host}: connection lost") from exc
+            raise BrokenPipeError("the remote command stopped reading its input") from exc
+        return len(data)
+
     def close(self) -> None:
         paramiko.channel.ChannelFile.close(self)
         _shutdown_write(self.channel)
@@ -317,9 +329,12 @@ class SSHStream:
     def __init__(self, conn: SSHConnection, channel: paramiko.Channel) -> None:
         self._conn = conn
         self._channel = channel
-        self.stdin: BinaryIO = _StreamStdin(channel, "wb")  # type: ignore[assignment]
+        stdin = _StreamStdin(channel, "wb")
+        stdin.host = conn.host
+        self.stdin: BinaryIO = stdin  # type: ignore[assignment]
         self.stdout: BinaryIO = channel.makefile("rb")  # type: ignore[assignment]
         self._filter = _PidFilter()
+        conn._running.add(self._filter)
         self._released = False
         self._stderr = bytearray()
         # Drain stderr concurrently: unread stderr would stop the window for stdout too.
@@ -351,6 +366,7 @@ class SSHStream:
         if self._released:
             return
         self._released = True
+        self._conn._running.discard(self._filter)
         if not self._channel.exit_status_ready() and self._filter.pid is not None:
             self._conn._kill_remote(self._filter.pid)
         self._conn._release(self._channel)
@@ -366,6 +382,7 @@ class SSHConnection:
         self._fabric: _FabricConnection | None = None
         self._transport: paramiko.Transport | None = None
         self._channel_slots = threading.BoundedSemaphore(MAX_CHANNELS)
+        self._running: set[_PidFilter] = set()  # commands in flight, by remote PID
 
     # -- session ---------------------------------------------------------------
     def connect(self) -> None:
@@ -393,6 +410,10 @@ class SSHConnection:
             return transport
 
     def close(self) -> None:
+        """Kill commands still running (an interrupted run), then close the session."""
+        pids = [f.pid for f in list(self._running) if f.pid is not None]
+        if pids and self._transport is not None and self._transport.is_active():
+            self._kill_remote(*pids)
         with self._lock:
             self._close_locked()
 
@@ -441,12 +462,17 @@ class SSHConnection:
             return 255  # killed by a signal (exit-signal), as the ssh client reports it
         return rc
 
-    def _kill_remote(self, pid: int) -> None:
-        """Kill a command's process group (best effort, on a fresh channel)."""
+    def _kill_remote(self, *pids: int) -> None:
+        """Kill commands' process groups (best effort, on a fresh channel)."""
+        targets = " ".join(f"-{pid} {pid}" for pid in pids)
+        wait = min(self.settings.connect_timeout, 3.0)
         with contextlib.suppress(Exception):
-            channel = self._live_transport().open_session(timeout=self.settings.connect_timeout)
-            channel.settimeout(self.settings.connect_timeout)
-            channel.exec_command(f"kill -KILL -- -{pid} {pid} 2>/dev/null")
+            transport = self._transport
+            if transport is None or not transport.is_active():
+                return
+            channel = transport.open_session(timeout=wait)
+            channel.settimeout(wait)
+            channel.exec_command(f"kill -KILL -- {targets} 2>/dev/null")
             channel.recv_exit_status()
             channel.close()
 
@@ -457,6 +483,7 @@ class SSHConnection:
         deadline = None if timeout is None else time.monotonic() + timeout
         channel = self._open_channel(command)
         pid_filter = _PidFilter()
+        self._running.add(pid_filter)
         try:
             writer = _start_stdin(channel, stdin)
             out, err = self._collect(channel, pid_filter, deadline)
@@ -470,6 +497,7 @@ class SSHConnection:
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self._lost(exc) from exc
         finally:
+            self._running.discard(pid_filter)
             self._release(channel)
 
     def _collect(

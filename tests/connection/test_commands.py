@@ -50,13 +50,7 @@ def test_timeout_raises_and_kills_the_command(target: Target) -> None:
         target.conn.run(f"sh -c 'echo $$ > {pidfile}; exec sleep 30'; echo never", timeout=1)
     assert time.monotonic() - started < 5
     pid = int(Path(pidfile).read_text())  # scratch is on this machine for both targets
-    deadline = time.monotonic() + 5
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
-            break  # killed; only waiting to be reaped
-        time.sleep(0.05)
-    else:
-        assert not Path(f"/proc/{pid}").exists(), "the timed-out command is still running"
+    assert not _running(pid), "the timed-out command is still running"
     # the connection is still usable afterwards
     assert target.conn.run("echo ok").stdout == "ok\n"
 
@@ -134,3 +128,52 @@ def test_concurrent_commands_share_one_connection(target: Target) -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_close_kills_a_running_command(target: Target) -> None:
+    pidfile = Path(target.scratch) / "pid"
+    outcome: list[object] = []
+
+    def long_command() -> None:
+        try:
+            outcome.append(target.conn.run(f"echo $$ > {pidfile}; exec sleep 30"))
+        except Exception as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=long_command)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not (pidfile.exists() and pidfile.read_text().strip()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    pid = int(pidfile.read_text())
+    target.conn.close()
+    worker.join(10)
+    assert not worker.is_alive()
+    assert outcome  # returned or raised, but did not hang
+    assert not _running(pid)
+
+
+def _running(pid: int) -> bool:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        if state == "Z":
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_stream_with_much_stderr_does_not_block_stdout(target: Target) -> None:
+    command = "head -c 300000 /dev/zero >&2; head -c 300000 /dev/zero; echo tail >&2"
+    with target.conn.open_stream(command) as stream:
+        total = 0
+        while block := stream.stdout.read(65536):
+            total += len(block)
+        result = stream.wait()
+    assert total == 300000
+    assert result.rc == 0
+    assert result.stderr_bytes == b"\0" * 300000 + b"tail\n"

@@ -145,3 +145,16 @@ def test_host_going_silent_mid_command_is_detected(victim: SSHHost) -> None:
         conn.run("sleep 30")
     assert time.monotonic() - started < 10
     conn.close()
+
+
+def test_stream_cut_mid_way_is_unreachable(victim: SSHHost) -> None:
+    conn = connection_for(victim.name, victim.inventory_vars())
+    with pytest.raises(HostUnreachable, match="connection lost"), conn.open_stream(
+        "cat /dev/zero"
+    ) as stream:
+        assert len(stream.stdout.read(1024 * 1024)) == 1024 * 1024
+        victim.kill_sessions()
+        while stream.stdout.read(1024 * 1024):
+            pass
+        stream.wait()
+    conn.close()
