@@ -19,7 +19,7 @@ import shlex
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from runbook_engine.errors import ModuleFailure
 from runbook_engine.modules.base import Result, TaskContext, fail
@@ -51,6 +51,11 @@ class Args(S3Args):
     )
     compression: Literal["auto", "zstd", "gzip", "none"] = "auto"
     compression_level: int | None = Field(None, ge=1, le=19)
+
+    @field_validator("db_host", "db_port", "db_user", "db_password", mode="before")
+    @classmethod
+    def _db_empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _one_source(self) -> Args:

@@ -44,9 +44,11 @@ class Args(S3Args):
     keep_yearly: int = Field(0, ge=0)
     keep_within: str | None = Field(None, description="e.g. 7d, 2w, 1m (relative to newest).")
 
-    @field_validator("keep_within")
+    @field_validator("keep_within", mode="before")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
+        if value == "":
+            return None
         if value is not None:
             gfs.parse_duration(value)
         return value

@@ -45,6 +45,11 @@ class RestoreSource(S3Args):
     db_user: str | None = None
     db_password: SecretStr | None = None
 
+    @field_validator("db_host", "db_port", "db_user", "db_password", mode="before")
+    @classmethod
+    def _db_empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:

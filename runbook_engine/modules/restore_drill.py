@@ -76,9 +76,11 @@ class Args(restore.RestoreSource):
     max_age: str | None = Field(None, description="RPO limit, e.g. 26h or 8d.")
     keep_scratch: bool = False
 
-    @field_validator("max_age")
+    @field_validator("max_age", mode="before")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
+        if value == "":
+            return None
         if value is not None:
             gfs.parse_duration(value)
         return value
@@ -134,8 +136,8 @@ def run(ctx: TaskContext, args: Args) -> Result:
     if not passed:
         failures = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)
         return _failed(f"restore drill FAILED: {summary}; {failures}", drill)
-    return Result(
-        changed=True,
+    return Result(  # the scratch copy is gone again: nothing on the host changed
+        changed=False,
         msg=f"restore drill passed: {summary}; {len(checks)}/{len(checks)} checks passed",
         data=_data(drill),
     )

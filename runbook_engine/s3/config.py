@@ -38,6 +38,15 @@ class S3Args(ModuleArgs):
     read_timeout: float = Field(default=60.0, gt=0)
     part_size_mb: int = Field(default=16, ge=5, le=5120)
 
+    @field_validator(
+        "endpoint_url", "region", "profile", "access_key", "secret_key", "session_token",
+        "sse", "sse_kms_key_id", "addressing_style", mode="before",
+    )
+    @classmethod
+    def _s3_empty_is_unset(cls, value: object) -> object:
+        # Role defaults spell "not set" as "": the standard boto3 resolution applies.
+        return None if value == "" else value
+
     @field_validator("prefix")
     @classmethod
     def _clean_prefix(cls, value: str) -> str:
