@@ -27,6 +27,7 @@ from runbook_engine.errors import ModuleFailure
 from runbook_engine.modules.base import Result, TaskContext, fail
 from runbook_engine.s3 import catalog, hostcmd, naming, restoring
 from runbook_engine.s3.config import S3Args, make_client
+from runbook_engine.s3.hoststream import run_fed
 
 
 class RestoreSource(S3Args):
@@ -143,7 +144,7 @@ def restore_into(
         assert database is not None
         if create_database:
             admin = args.db(args.maintenance_db).admin_command("create", database)
-            made = ctx.run(admin, stdin=_line(args.password))
+            made = run_fed(ctx, admin, args.password)
             if made.rc != 0:
                 raise ModuleFailure(f"creating database {database} failed: {made.stderr.strip()}")
         restoring.load_dump(ctx, staged, backup, args.db(database), args.password)
@@ -154,7 +155,3 @@ def _parent(path: str) -> str:
     if "/" not in trimmed:
         return "."
     return trimmed.rsplit("/", 1)[0] or "/"
-
-
-def _line(secret: str | None) -> bytes | None:
-    return secret.encode() + b"\n" if secret is not None else None

@@ -33,6 +33,7 @@ from runbook_engine.modules import restore
 from runbook_engine.modules.base import ModuleArgs, Result, TaskContext
 from runbook_engine.s3 import catalog, gfs
 from runbook_engine.s3.config import make_client
+from runbook_engine.s3.hoststream import run_fed
 
 
 class SqlCheck(ModuleArgs):
@@ -165,7 +166,7 @@ def _clean_up(ctx: TaskContext, args: Args, scratch: str | None, database: str |
         ctx.run(["rm", "-rf", "--", scratch])
     if database:
         admin = args.db(args.maintenance_db).admin_command("drop", database)
-        ctx.run(admin, stdin=_line(args.password))
+        run_fed(ctx, admin, args.password)
 
 
 def _run_checks(
@@ -225,10 +226,8 @@ def _command_check(
 
 
 def _sql_check(ctx: TaskContext, args: Args, database: str, check: SqlCheck) -> Check:
-    secret = _line(args.password) or b""
-    done = ctx.run(
-        args.db(database).query_command(), stdin=secret + check.sql(args.db_engine).encode()
-    )
+    query = check.sql(args.db_engine).encode()
+    done = run_fed(ctx, args.db(database).query_command(), args.password, data=query)
     text = done.stdout.strip().splitlines()
     if done.rc != 0 or not text or not text[-1].strip().lstrip("-").isdigit():
         return Check(check.label, False, f"query failed: {done.stderr.strip()[-300:]}")
@@ -237,10 +236,6 @@ def _sql_check(ctx: TaskContext, args: Args, database: str, check: SqlCheck) -> 
         return Check(check.label, count == check.rows, f"{count}, expected {check.rows}")
     minimum = check.min_rows if check.min_rows is not None else 1
     return Check(check.label, count >= minimum, f"{count}, at least {minimum}")
-
-
-def _line(secret: str | None) -> bytes | None:
-    return secret.encode() + b"\n" if secret is not None else None
 
 
 def _human(seconds: float) -> str:

@@ -1,19 +1,44 @@
-"""Streams to and from the host through the task's connection, with become applied and the
-secrets the host command needs (sudo password, database password) fed on stdin."""
+"""Commands that feed the host data or secrets on stdin, with become applied.
+
+sudo reads its password from stdin only when it needs one: with a NOPASSWD rule or a cached
+timestamp it does not, and the password line would reach the command as data (a corrupt
+staged archive, or the sudo password read as the database password). So before feeding it,
+`sudo -n` asks whether a password is needed at all.
+"""
 
 from __future__ import annotations
 
-from runbook_engine.connection.base import Stream
+import shlex
+
+from runbook_engine.connection.base import CommandResult, Stream
 from runbook_engine.modules.base import TaskContext
 
 
+def _sudo_wants_password(ctx: TaskContext) -> bool:
+    become = ctx.become
+    if become is None or not become.password:
+        return False
+    probe = ctx.conn.run(f"sudo -n -u {shlex.quote(become.user)} -- true", timeout=ctx.timeout)
+    return probe.rc != 0
+
+
 def stdin_secrets(ctx: TaskContext, *secrets: str | None) -> bytes:
-    """The lines a wrapped command reads first: sudo's password, then each given secret."""
+    """The lines a wrapped command reads first: sudo's password (only if sudo will ask for
+    it), then each given secret."""
     lines: list[str] = []
-    if ctx.become is not None and ctx.become.password:
+    if _sudo_wants_password(ctx):
+        assert ctx.become is not None and ctx.become.password is not None
         lines.append(ctx.become.password)
     lines += [s for s in secrets if s is not None]
     return b"".join(line.encode() + b"\n" for line in lines)
+
+
+def run_fed(
+    ctx: TaskContext, command: str, *secrets: str | None, data: bytes = b""
+) -> CommandResult:
+    """Run `command` (wrapped) with the secrets, then `data`, on its stdin."""
+    feed = stdin_secrets(ctx, *secrets) + data
+    return ctx.conn.run(ctx.wrap(command), stdin=feed or None, timeout=ctx.timeout)
 
 
 def open_host_stream(

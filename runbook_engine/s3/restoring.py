@@ -25,7 +25,7 @@ from runbook_engine.s3 import hostcmd
 from runbook_engine.s3.catalog import StoredBackup
 from runbook_engine.s3.config import S3Args
 from runbook_engine.s3.errors import S3Failure, describe, s3_errors
-from runbook_engine.s3.hoststream import open_host_stream, stdin_secrets
+from runbook_engine.s3.hoststream import open_host_stream, run_fed, stdin_secrets
 
 CHUNK = 1024 * 1024
 
@@ -140,14 +140,10 @@ def load_dump(
     if backup.id.is_archive:
         raise ModuleFailure(f"{backup.key} is a file archive, not a database dump")
     source = f"{_decompressor(backup)} < {shlex.quote(staged.path)}"
-    done = ctx.run(db.load_command(source), stdin=_password_line(password))
+    done = run_fed(ctx, db.load_command(source), password)
     status = hostcmd.producer_status(done)
     if done.rc != 0 or status != 0:
         raise ModuleFailure(
             f"loading into database {db.database} on {ctx.host} failed: "
             f"{hostcmd.stderr_without_marker(done)}"
         )
-
-
-def _password_line(password: str | None) -> bytes | None:
-    return password.encode() + b"\n" if password is not None else None

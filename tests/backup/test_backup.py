@@ -52,3 +52,43 @@ def test_round_trip_restores_byte_for_byte(target: Target, seaweedfs: SeaweedFS)
     assert result.data["restore"]["key"] == made.data["backup"]["key"]
     leftovers = target.conn.run(f"ls -A {target.scratch}")
     assert ".runbook-restore" not in leftovers.stdout
+
+
+def test_server_side_encryption_is_requested(target: Target, seaweedfs: SeaweedFS) -> None:
+    src = _tree(target)
+    s3 = seaweedfs.s3_args(prefix=f"t-{uuid.uuid4().hex[:8]}", name="enc")
+    made = run_module(
+        "backup", make_ctx(target), {**s3, "root": src, "paths": ["etc"], "sse": "AES256"}
+    )
+    assert not made.failed, made.msg
+    head = seaweedfs.client().head_object(Bucket=seaweedfs.bucket, Key=made.data["backup"]["key"])
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head["Metadata"]["sha256"] == made.data["backup"]["sha256"]
+    back = run_module("restore", make_ctx(target), {**s3, "dest": f"{target.scratch}/enc"})
+    assert not back.failed, back.msg
+    assert target.conn.run(f"cmp {src}/etc/a.conf {target.scratch}/enc/etc/a.conf").rc == 0
+
+
+def test_a_tar_failure_is_reported_and_leaves_nothing(
+    target: Target, seaweedfs: SeaweedFS
+) -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    s3 = seaweedfs.s3_args(prefix=prefix, name="gone")
+    result = run_module(
+        "backup", make_ctx(target), {**s3, "root": target.scratch, "paths": ["no-such-dir"]}
+    )
+    assert result.failed
+    assert "tar failed on" in result.msg and "no-such-dir" in result.msg
+    listed = seaweedfs.client().list_objects_v2(Bucket=seaweedfs.bucket, Prefix=prefix)
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_check_mode_uploads_nothing(target: Target, seaweedfs: SeaweedFS) -> None:
+    src = _tree(target)
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    s3 = seaweedfs.s3_args(prefix=prefix, name="www")
+    result = run_module("backup", make_ctx(target, check=True), {**s3, "root": src, "paths": ["."]})
+    assert result.changed and not result.failed
+    assert result.msg.startswith(f"would upload s3://{seaweedfs.bucket}/{prefix}/")
+    listed = seaweedfs.client().list_objects_v2(Bucket=seaweedfs.bucket, Prefix=prefix)
+    assert listed.get("KeyCount", 0) == 0
