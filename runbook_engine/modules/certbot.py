@@ -126,7 +126,8 @@ def run(ctx: TaskContext, args: Args) -> Result:
         action, argv = "not_due", _renew_argv(args)  # certbot decides; it knows the config
     if ctx.check_mode:
         would = action != "not_due"
-        data = {"action": f"would_{action}" if would else action, **paths, "before": before}
+        data = {"action": f"would_{action}" if would else action, **paths, "before": before,
+                "after": before, "fingerprint_sha256": before and before["fingerprint_sha256"]}
         return Result(changed=would, msg=f"would {action} {args.cert_name}" if would
                       else f"{args.cert_name} is not due", data={"certbot": data})
     out = ctx.run(argv)
