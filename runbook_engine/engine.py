@@ -17,11 +17,11 @@ from typing import Any
 from runbook_engine.errors import InputError, Position
 from runbook_engine.events import EventBus, Sink
 from runbook_engine.executor.runner import PlaybookRunner, RunOptions
-from runbook_engine.executor.secrets import SecretRegistry
 from runbook_engine.loader.checks import check_playbook
 from runbook_engine.loader.model import Playbook
 from runbook_engine.loader.playbook import load_playbook
-from runbook_engine.loader.yaml_source import load_yaml_file, load_yaml_text
+from runbook_engine.loader.yaml_source import VaultTagged, load_yaml_file, load_yaml_text
+from runbook_engine.secrets import SecretRegistry
 from runbook_engine.templating import Templar, TemplateError
 
 
@@ -30,6 +30,7 @@ class RunRequest:
     playbook: Path
     inventories: list[str] = field(default_factory=list)
     extra_vars: list[str] = field(default_factory=list)  # -e values as typed
+    params: list[str] = field(default_factory=list)  # -p name=value
     limit: str | None = None
     tags: list[str] = field(default_factory=list)
     skip_tags: list[str] = field(default_factory=list)
@@ -38,8 +39,18 @@ class RunRequest:
     check: bool = False
     diff: bool = False
     verbosity: int = 0
-    vault_password: str | None = None
-    run_id: str = ""
+    vault_password_files: list[str] = field(default_factory=list)
+    vault_ids: list[str] = field(default_factory=list)
+    ask_vault_pass: bool = False
+    interactive: bool | None = None  # None: when stdin is a terminal
+    # durable runs
+    journal: bool = True
+    lock: bool = True
+    wait_lock: float = 0
+    trigger: str = "cli"
+    preapproved: list[str] = field(default_factory=list)
+    step: bool = False
+    resume_from: str | None = None  # run id whose completed work is skipped
 
 
 def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
@@ -74,25 +85,48 @@ def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
     return result
 
 
-def _vault_decoder(password: str | None) -> tuple[Callable[[str, Path], str] | None,
-                                                   Callable[[str], str] | None]:
-    if not password:
-        return None, None
-    try:
+class _VaultAccess:
+    """Vault passwords for one run: whole encrypted files at load time, `!vault` values
+    when a variable is first read. Every plaintext joins the secret registry."""
+
+    def __init__(self, request: RunRequest, secrets: SecretRegistry) -> None:
+        self._request = request
+        self._registry = secrets
+        self._secrets: Any = None
+
+    def _vault_secrets(self) -> Any:
+        if self._secrets is None:
+            from runbook_engine import vault
+
+            self._secrets = vault.gather_secrets(
+                self._request.vault_password_files, self._request.vault_ids,
+                prompt=self._request.ask_vault_pass,
+            )
+        return self._secrets
+
+    def file(self, text: str, path: Path) -> str:
         from runbook_engine import vault
-    except ImportError:  # pragma: no cover - vault support lands separately
-        return None, None
 
-    def whole_file(text: str, path: Path) -> str:
-        try:
-            return vault.decrypt(text, password)
-        except Exception as exc:
-            raise InputError(f"cannot decrypt {path}: {exc}", Position(str(path))) from None
+        secrets = self._vault_secrets()
+        if not secrets:
+            raise InputError(
+                f"{path.name} is vault-encrypted and no vault password was given",
+                Position(str(path)),
+                "pass --vault-password-file FILE, --vault-id, --ask-vault-pass, "
+                "or set RUNBOOK_VAULT_PASSWORD",
+            )
+        return vault.decrypt_file_text(text, secrets, self._registry)
 
-    def value(text: str) -> str:
-        return vault.decrypt(text, password)
+    def reveal(self, value: Any) -> Any:
+        if not isinstance(value, VaultTagged):
+            return value
+        from runbook_engine import vault
 
-    return whole_file, value
+        secrets = self._vault_secrets()
+        if not secrets:
+            raise TemplateError("a !vault value needs a vault password "
+                                "(--vault-password-file or RUNBOOK_VAULT_PASSWORD)")
+        return vault.decrypt_value(value, secrets, self._registry)
 
 
 @dataclass
@@ -104,35 +138,76 @@ class Prepared:
     extra_vars: dict[str, Any]
     templar: Templar
     secrets: SecretRegistry
+    vault: _VaultAccess
+    params: dict[str, Any] = field(default_factory=dict)
+    masked_params: dict[str, Any] = field(default_factory=dict)
+    resume: Any = None  # state.store.ResumeState when resuming
+
+    @property
+    def hosts(self) -> list[str]:
+        return list(dict.fromkeys(h for hosts in self.play_hosts for h in hosts))
 
     def run(self, sinks: Sequence[Sink], *, connect: Callable[[str], Any] | None = None,
-            resume: Callable[[str], set[str]] | None = None) -> int:
+            confirm: Callable[[str], str] | None = None, run_id: str | None = None) -> int:
+        """Run the playbook: journal it, lock its hosts, stream events to `sinks`."""
         from runbook_engine.connection.factory import connection_for
 
-        bus = EventBus(list(sinks))
+        request = self.request
+        store = _open_store() if (request.journal or request.lock) else None
+        try:
+            run_id = run_id or _new_run_id(store)
+            if store is not None and request.lock:
+                store.locks.acquire(run_id, self.hosts, playbook=str(self.playbook.path),
+                                    user=_user(), wait=request.wait_lock)
+            bus = EventBus(list(sinks))
+            if store is not None and request.journal:
+                from runbook_engine.output.journal import JournalSink
+
+                bus.add(JournalSink(store, secrets=self.secrets, user=_user(),
+                                    trigger=request.trigger, resumed_from=request.resume_from))
+            notify = _notify_sink(self.playbook)
+            if notify is not None:
+                bus.add(notify)
+            return self._execute(bus, run_id, connect or self._default_connect(connection_for),
+                                 confirm)
+        finally:
+            if store is not None:
+                if request.lock and run_id:
+                    store.locks.release(run_id)
+                store.close()
+
+    def _default_connect(self, connection_for: Callable[..., Any]) -> Callable[[str], Any]:
+        inventory = self.inventory
+
+        def connect(host: str) -> Any:
+            return connection_for(host, inventory.host_vars(host))
+
+        return connect
+
+    def _execute(self, bus: EventBus, run_id: str, connect: Callable[[str], Any],
+                 confirm: Callable[[str], str] | None) -> int:
         request = self.request
         options = RunOptions(
             check=request.check, diff=request.diff, forks=request.forks, limit=request.limit,
             tags=frozenset(request.tags), skip_tags=frozenset(request.skip_tags),
-            start_at_task=request.start_at_task, extra_vars=self.extra_vars,
-            verbosity=request.verbosity, run_id=request.run_id,
+            start_at_task=request.start_at_task, extra_vars={**self.extra_vars, **self.params},
+            verbosity=request.verbosity, run_id=run_id,
+            step=request.step, preapproved=frozenset(request.preapproved),
         )
-        inventory = self.inventory
-
-        def default_connect(host: str) -> Any:
-            return connection_for(host, inventory.host_vars(host))
-
         runner = PlaybookRunner(
-            self.playbook, inventory, self.play_hosts, options=options, bus=bus,
-            connect=connect or default_connect, templar=self.templar, secrets=self.secrets,
-            resume=resume,
+            self.playbook, self.inventory, self.play_hosts, options=options, bus=bus,
+            connect=connect, templar=self.templar, secrets=self.secrets,
+            reveal=self.vault.reveal,
+            resume=self.resume.hosts if self.resume is not None else None,
+            confirm=confirm if request.step else None,
         )
         bus.emit(
-            "run_start", run_id=runner.run_id, playbook=str(self.playbook.path),
+            "run_start", run_id=run_id, playbook=str(self.playbook.path),
             playbook_sha256=self.playbook.sha256, inventory=list(request.inventories),
             limit=request.limit, tags=list(request.tags), skip_tags=list(request.skip_tags),
-            check=request.check, diff=request.diff,
-            extra_vars=self.secrets.mask(self.extra_vars),
+            check=request.check, diff=request.diff, hosts=self.hosts,
+            extra_vars=self.secrets.mask(self.extra_vars), params=self.masked_params,
+            resumed_from=request.resume_from,
         )
         try:
             return runner.run()
@@ -140,23 +215,69 @@ class Prepared:
             bus.close()
 
 
-def prepare(request: RunRequest) -> Prepared:
-    from runbook_engine.inventory import load_inventory
+def _open_store() -> Any:
+    from runbook_engine.state.store import open_store
 
-    password = request.vault_password or os.environ.get("RUNBOOK_VAULT_PASSWORD")
-    file_decoder, value_decoder = _vault_decoder(password)
+    return open_store()
+
+
+def _new_run_id(store: Any) -> str:
+    from runbook_engine.state.store import new_run_id
+
+    return new_run_id()
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def _notify_sink(playbook: Playbook) -> Sink | None:
+    """Webhooks from the first play that names them, or RUNBOOK_NOTIFY_URLS."""
+    spec: Any = next((p.notify for p in playbook.plays if p.notify), None)
+    env_urls = [u for u in os.environ.get("RUNBOOK_NOTIFY_URLS", "").split(",") if u.strip()]
+    if not spec and not env_urls:
+        return None
+    from runbook_engine.output.notify import NotifySink
+
+    if isinstance(spec, str):
+        spec = {"urls": [spec]}
+    elif isinstance(spec, list):
+        spec = {"urls": spec}
+    spec = dict(spec or {})
+    urls = [str(u) for u in spec.get("urls", spec.get("webhooks", []))] + env_urls
+    on = spec.get("on", ["failure", "approval"])
+    return NotifySink(urls, on=set(on if isinstance(on, list) else [on]),
+                      slack=bool(spec.get("slack", False)))
+
+
+def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
+    """Load and validate everything; InputError (exit 2) before any host is touched."""
+    from runbook_engine.inventory import load_inventory
+    from runbook_engine.params import resolve_params
+
+    secrets = SecretRegistry()
+    vault = _VaultAccess(request, secrets)
     extra_vars = parse_extra_vars(request.extra_vars)
-    playbook = load_playbook(request.playbook, extra_vars=extra_vars, vault=file_decoder)
+    playbook = load_playbook(request.playbook, extra_vars=extra_vars, vault=vault.file)
     inventory = load_inventory(request.inventories, extra_var_dirs=[playbook.path.parent],
-                               vault=file_decoder)
+                               vault=vault.file)
     templar = Templar(search_paths=[playbook.path.parent])
-    secrets = SecretRegistry(decrypt=value_decoder)
+    specs = [spec for play in playbook.plays for spec in play.params]
+    resolved = resolve_params(specs, request.params, interactive=request.interactive)
+    for value in resolved.secret_values:
+        secrets.add(value)
     play_hosts = []
     for play in playbook.plays:
         pattern = play.hosts
         if "{{" in pattern:
             try:
-                pattern = str(templar.render(pattern, {**play.vars, **extra_vars}))
+                pattern = str(templar.render(pattern, {**play.vars, **extra_vars,
+                                                       **resolved.values}))
             except TemplateError as exc:
                 raise InputError(f"hosts: {exc}", play.position) from None
         play_hosts.append(inventory.select(pattern, request.limit, play.position,
@@ -164,5 +285,6 @@ def prepare(request: RunRequest) -> Prepared:
     if request.limit and not any(play_hosts):
         raise InputError(f"--limit '{request.limit}' leaves no host in any play",
                          hint="check the name, or run `runbook inventory --graph`")
-    check_playbook(playbook, inventory, play_hosts, extra_vars, templar)
-    return Prepared(request, playbook, inventory, play_hosts, extra_vars, templar, secrets)
+    check_playbook(playbook, inventory, play_hosts, {**extra_vars, **resolved.values}, templar)
+    return Prepared(request, playbook, inventory, play_hosts, extra_vars, templar, secrets,
+                    vault, resolved.values, resolved.masked(), resume)

@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     INVALID_INPUT = 2
     HOST_FAILED = 4
     HOST_UNREACHABLE = 8
+    HOST_LOCKED = 16  # another run holds a lease on a target host; nothing was run
     INTERRUPTED = 130
 
 

@@ -25,3 +25,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_state_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Runs are journaled by default; keep the suite's history out of ./.runbook."""
+    import os
+
+    if "RUNBOOK_STATE_DIR" not in os.environ and "RUNBOOK_STATE_URL" not in os.environ:
+        os.environ["RUNBOOK_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))

@@ -31,8 +31,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="text for people (default), json: one document on stdout")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
-    parser.add_argument("--vault-password-file", type=Path, metavar="FILE",
-                        help="file holding the vault password (or set RUNBOOK_VAULT_PASSWORD)")
+    add_run_options(parser)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `run`, `resume` and `retry`."""
+    parser.add_argument("-p", "--param", dest="params", action="append", default=[],
+                        metavar="NAME=VALUE", help="a runbook parameter (repeatable)")
+    parser.add_argument("--vault-password-file", action="append", default=[], metavar="FILE",
+                        help="vault password file (or set RUNBOOK_VAULT_PASSWORD)")
+    parser.add_argument("--vault-id", action="append", default=[], metavar="ID@SOURCE",
+                        help="a vault id and its password file or 'prompt'")
+    parser.add_argument("--ask-vault-pass", action="store_true", help="prompt for the vault "
+                        "password")
+    parser.add_argument("--wait-lock", type=float, default=0, metavar="SECONDS",
+                        help="wait this long for hosts locked by another run (default: fail)")
+    parser.add_argument("--approve", action="append", default=[], metavar="STEP",
+                        help="pre-approve an approval step (for CI); 'all' approves every step")
+    parser.add_argument("--step", action="store_true",
+                        help="confirm each task: (y)es, (n)o, (c)ontinue without asking")
+    parser.add_argument("--non-interactive", action="store_true",
+                        help="never prompt (the default when stdin is not a terminal)")
+    parser.add_argument("--no-journal", action="store_true",
+                        help="do not record the run in the history (no resume possible)")
     parser.add_argument("-K", "--ask-become-pass", action="store_true",
                         help="prompt for the sudo password (kept out of every output)")
     parser.add_argument("--syntax-check", action="store_true",
@@ -47,39 +68,66 @@ def _split(values: list[str]) -> list[str]:
 
 def main(args: argparse.Namespace) -> int:
     from runbook_engine.engine import RunRequest, prepare
-    from runbook_engine.errors import InputError
 
-    password = None
-    if args.vault_password_file:
-        try:
-            password = args.vault_password_file.read_text().strip()
-        except OSError as exc:
-            raise InputError(f"cannot read the vault password file: {exc.strerror}") from None
-    extra_vars = list(args.extra_vars)
-    become_password = None
-    if args.ask_become_pass:
-        import getpass
-
-        become_password = getpass.getpass("BECOME password: ")
     request = RunRequest(
         playbook=args.playbook, inventories=list(args.inventory),
-        extra_vars=extra_vars, limit=args.limit, tags=_split(args.tags),
+        extra_vars=list(args.extra_vars), limit=args.limit, tags=_split(args.tags),
         skip_tags=_split(args.skip_tags), start_at_task=args.start_at_task,
-        forks=max(1, args.forks), check=args.check, diff=args.diff,
-        verbosity=args.verbose, vault_password=password,
+        forks=max(1, args.forks), check=args.check, diff=args.diff, verbosity=args.verbose,
     )
+    apply_run_options(request, args)
     prepared = prepare(request)
-    if become_password:
-        prepared.extra_vars["ansible_become_password"] = become_password
-        prepared.secrets.add(become_password)
     if args.syntax_check:
         print(f"playbook: {prepared.playbook.path} — syntax and variables OK")
         return 0
     if args.list_hosts or args.list_tasks:
         _print_listing(prepared, hosts=args.list_hosts, tasks=args.list_tasks)
         return 0
+    return execute(prepared, args)
+
+
+def apply_run_options(request: object, args: argparse.Namespace) -> None:
+    interactive = sys.stdin.isatty() and not args.non_interactive
+    request.params = list(args.params)  # type: ignore[attr-defined]
+    request.vault_password_files = list(args.vault_password_file)  # type: ignore[attr-defined]
+    request.vault_ids = list(args.vault_id)  # type: ignore[attr-defined]
+    request.ask_vault_pass = args.ask_vault_pass  # type: ignore[attr-defined]
+    request.wait_lock = args.wait_lock  # type: ignore[attr-defined]
+    request.preapproved = _split(args.approve)  # type: ignore[attr-defined]
+    request.step = args.step  # type: ignore[attr-defined]
+    request.interactive = interactive  # type: ignore[attr-defined]
+    request.journal = not args.no_journal  # type: ignore[attr-defined]
+
+
+def execute(prepared: object, args: argparse.Namespace) -> int:
+    """Run a prepared playbook with the outputs the arguments ask for."""
+    from runbook_engine.errors import ExitCode
+    from runbook_engine.state.locks import LockedError
+
+    if getattr(args, "ask_become_pass", False):
+        import getpass
+
+        password = getpass.getpass("BECOME password: ")
+        prepared.extra_vars["ansible_become_password"] = password  # type: ignore[attr-defined]
+        prepared.secrets.add(password)  # type: ignore[attr-defined]
     _sigterm_interrupts()
-    return prepared.run(_sinks(args))
+    try:
+        return prepared.run(_sinks(args), confirm=_ask_step)  # type: ignore[attr-defined]
+    except LockedError as exc:
+        print(exc.render(), file=sys.stderr)
+        return int(ExitCode.HOST_LOCKED)
+
+
+def _ask_step(task: str) -> str:
+    while True:
+        try:
+            answer = input(f"Perform task: {task} (N)o/(y)es/(c)ontinue: ").strip().lower()
+        except EOFError:
+            return "n"
+        if answer in ("", "n", "no"):
+            return "n"
+        if answer in ("y", "yes", "c", "continue"):
+            return answer[0]
 
 
 def _sigterm_interrupts() -> None:

@@ -20,11 +20,11 @@ from typing import Any
 from runbook_engine.connection.base import Connection
 from runbook_engine.errors import ExitCode
 from runbook_engine.events import EventBus
-from runbook_engine.executor.secrets import SecretRegistry
 from runbook_engine.executor.task_runner import ItemResult, Outcome, TaskRunner, status_of
 from runbook_engine.executor.variables import OMIT, LazyHostvars, VarView
 from runbook_engine.loader.model import Play, Playbook, Task
 from runbook_engine.modules.base import Result
+from runbook_engine.secrets import SecretRegistry
 from runbook_engine.templating import Templar, TemplateError
 
 Step = tuple[Task, dict[str, Any]]
@@ -76,6 +76,8 @@ class RunOptions:
     extra_vars: dict[str, Any] = field(default_factory=dict)
     verbosity: int = 0
     run_id: str = ""
+    step: bool = False  # confirm each task (y/n/c), like ansible-playbook --step
+    preapproved: frozenset[str] = frozenset()  # approve steps granted up front (CI)
 
 
 class ConnectionPool:
@@ -134,7 +136,9 @@ class PlaybookRunner:
         connect: Callable[[str], Connection],
         templar: Templar | None = None,
         secrets: SecretRegistry | None = None,
-        resume: Callable[[str], set[str]] | None = None,
+        reveal: Callable[[Any], Any] | None = None,
+        resume: Mapping[str, Any] | None = None,
+        confirm: Callable[[str], str] | None = None,
     ) -> None:
         self.playbook = playbook
         self.inventory = inventory
@@ -147,7 +151,13 @@ class PlaybookRunner:
         self.hosts: dict[str, HostState] = {}
         self.started = options.start_at_task is None
         self.run_id = options.run_id or uuid.uuid4().hex[:12]
-        self.resume = resume  # host -> task_ids already done (for `runbook resume`)
+        self.reveal = reveal  # decrypts `!vault` values when a variable is read
+        self.confirm = confirm  # --step: asks about each task, answers y/n/c
+        self.done: dict[str, set[str]] = {}  # resume: host -> task_ids already done
+        for host, progress in (resume or {}).items():
+            self.done[host] = set(progress.completed)
+            self.host(host).set_facts(progress.facts)
+            self.host(host).set_facts(progress.registered)
         self.pool = ThreadPoolExecutor(max_workers=max(1, options.forks),
                                        thread_name_prefix="host")
 
@@ -253,6 +263,8 @@ class PlayRun:
                 "ansible_check_mode": self.check_mode,
                 "ansible_diff_mode": self.diff,
                 "ansible_run_id": self.runner.run_id,
+                "ansible_verbosity": self.runner.options.verbosity,
+                "runbook_preapproved": sorted(self.runner.options.preapproved),
                 "omit": OMIT,
             }
             self._magic[host] = magic
@@ -281,7 +293,7 @@ class PlayRun:
         if role is not None and role.defaults:
             layers.append((role.defaults, True))
         layers.append((self._role_defaults, True))
-        return VarView(self.templar, layers, self.runner.secrets.reveal)
+        return VarView(self.templar, layers, self.runner.reveal)
 
     def _hostvars_view(self, host: str) -> Mapping[str, Any]:
         return self.variables(self.runner.host(host), None, {})
@@ -339,7 +351,9 @@ class PlayRun:
     def _gather_facts(self, states: list[HostState]) -> None:
         task = Task(kind="task", position=self.play.position, name="Gathering Facts",
                     module="setup", task_id="facts", order=-1)
-        self._run_group(task, [(s, {}) for s in states if s.active])
+        pending = [(s, {}) for s in states if s.active and "ansible_facts" not in s.facts]
+        if pending:
+            self._run_group(task, pending)
 
     # -- walking the task tree ---------------------------------------------------------
     def _walk(self, tasks: list[Task], host: HostState, extra: dict[str, Any]) -> Walker:
@@ -364,7 +378,7 @@ class PlayRun:
                     host.failed = host.failed or not host.unreachable
                     return False
                 continue
-            if not self._selected(task):
+            if not self._selected(task) or task.task_id in self.runner.done.get(host.name, ()):
                 continue
             outcome = yield (task, extra)
             if task.kind == "include":
@@ -442,7 +456,9 @@ class PlayRun:
     ) -> dict[str, Outcome]:
         if task.kind == "meta":
             return self._meta(task, group)
-        if task.run_once and len(group) > 1:
+        if self.runner.confirm is not None and not self._confirmed(task):
+            return {s.name: Outcome(skipped=True) for s, _ in group}
+        if (task.run_once or _module_runs_once(task)) and len(group) > 1:
             outcomes = self._run_group(task, group[:1], threaded=threaded)
             first = outcomes[group[0][0].name]
             for state, _ in group[1:]:
@@ -451,6 +467,13 @@ class PlayRun:
                 outcomes[state.name] = first
             return outcomes
         return self._run_group(task, group, threaded=threaded)
+
+    def _confirmed(self, task: Task) -> bool:
+        """--step: y runs this task, n skips it, c runs it and every task after it."""
+        answer = self.runner.confirm(f"{task.display_name} ({task.position})")  # type: ignore[misc]
+        if answer == "c":
+            self.runner.confirm = None
+        return answer in ("y", "c")
 
     def _meta(self, task: Task, group: Group) -> dict[str, Outcome]:
         action = task.args.get("action")
@@ -537,7 +560,7 @@ class PlayRun:
     def _emit_item(
         self, task: Task, state: HostState, item: ItemResult, registered: Any
     ) -> None:
-        result = self.secrets.mask_result(item.result)
+        result = self.secrets.mask(item.result)
         data: dict[str, Any] = {
             "task_id": task.task_id, "status": status_of(item.result), "result": result,
             "duration": item.duration, "ignored": item.ignored, "rescued": False,
@@ -596,6 +619,14 @@ class PlayRun:
                         s.failed = True
             if not ran:
                 return
+
+
+def _module_runs_once(task: Task) -> bool:
+    if task.kind != "task" or not task.module:
+        return False
+    from runbook_engine.modules import load_module
+
+    return bool(getattr(load_module(task.module), "RUN_ONCE", False))
 
 
 def _handler_names(handler: Task) -> set[str]:

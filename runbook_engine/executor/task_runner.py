@@ -280,11 +280,15 @@ class TaskRunner:
             environment = {str(k): str(v) for k, v in
                            self.templar.render(environment, variables).items()}
         timeout = float(self.templar.render(task.timeout, variables)) if task.timeout else None
+        def emit(kind: str, **data: Any) -> None:
+            run.bus.emit(kind, play=run.play.name, task=task.display_name, host=host.name,
+                         **run.secrets.mask(data))
+
         return TaskContext(
             host=host.name, conn=conn, vars=variables, templar=self.templar,
             check_mode=check, diff=diff, become=become, environment=environment,
             timeout=timeout, search_paths=task.search_paths,
-            no_log=bool(task.no_log),
+            no_log=bool(task.no_log), emit=emit, task_name=task.display_name,
         )
 
     # -- after the module ------------------------------------------------------------

@@ -18,7 +18,8 @@ MAGIC = frozenset({
     "ansible_play_name", "playbook_dir", "role_path", "role_name", "ansible_check_mode",
     "ansible_diff_mode", "ansible_run_id", "omit", "item", "ansible_loop", "environment",
     "ansible_facts", "inventory_dir", "inventory_file", "ansible_version",
-    "ansible_parent_role_names",
+    "ansible_parent_role_names", "ansible_verbosity", "runbook_preapproved",
+    "ansible_search_path",
 })
 # Expressions of these keywords are bare Jinja2 expressions, not `{{ }}` templates.
 _EXPRESSIONS = ("when", "changed_when", "failed_when", "until")
@@ -59,7 +60,7 @@ def _defined_names(
     for data in play.vars_files_data:
         names |= set(data)
     for param in play.params:
-        names.add(param["name"])
+        names.add(param.name)
     for role in play.roles:
         names |= set(role.defaults) | set(role.vars) | set(role.params)
     for host in hosts:

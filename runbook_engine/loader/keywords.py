@@ -91,18 +91,6 @@ class RoleRefSpec(_Strict):
     become_user: str | None = None
 
 
-class ParamSpec(_Strict):
-    name: str
-    type: Literal["str", "int", "float", "bool", "choice", "secret", "list"] = "str"
-    description: str = ""
-    default: Any = None
-    required: bool = False
-    pattern: str | None = None
-    min: float | None = None
-    max: float | None = None
-    choices: list[Any] | None = None
-
-
 class PlayKeywords(_Strict):
     name: str | None = None
     hosts: str | list[str]
@@ -125,7 +113,7 @@ class PlayKeywords(_Strict):
     strategy: Literal["linear", "free"] = "linear"
     tags: str | list[Scalar] | None = None
     environment: dict[str, Any] | None = None
-    params: list[ParamSpec] | None = None
+    params: list[Any] | None = None  # validated by runbook_engine.params
     notify: Any = None
     check_mode: bool | None = None
     diff: bool | None = None

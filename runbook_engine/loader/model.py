@@ -114,7 +114,7 @@ class Play:
     strategy: str = "linear"
     tags: frozenset[str] = frozenset()
     environment: dict[str, Any] = field(default_factory=dict)
-    params: list[dict[str, Any]] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)  # runbook_engine.params.ParamSpec
     description: str = ""
     notify: Any = None
     roles: list[RoleContext] = field(default_factory=list)

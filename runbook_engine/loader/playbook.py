@@ -27,6 +27,7 @@ from runbook_engine.loader.keywords import (
 )
 from runbook_engine.loader.model import LoopControl, Play, Playbook, RoleContext, Task
 from runbook_engine.loader.yaml_source import YamlList, YamlMap, load_yaml_file
+from runbook_engine.params import parse_param_specs
 from runbook_engine.templating import is_template
 
 # Task keywords a block passes down to the tasks inside it.
@@ -243,7 +244,7 @@ class PlaybookLoader:
             strategy=kw.strategy,
             tags=_tags(kw.tags),
             environment=dict(kw.environment or {}),
-            params=[p.model_dump() for p in (kw.params or [])],
+            params=parse_param_specs(data.get("params"), data.pos("params")),
             description=kw.description or "",
             notify=kw.notify,
             check_mode=kw.check_mode,
@@ -253,7 +254,7 @@ class PlaybookLoader:
         self._play_vars = dict(play.vars)
         self._current_play = play
         for param in play.params:
-            self._play_vars.setdefault(param["name"], param.get("default"))
+            self._play_vars.setdefault(param.name, param.default)
         vars_files = _as_list(data.get("vars_files"))
         for i, name in enumerate(vars_files):
             pos = data["vars_files"].pos(i) if isinstance(data["vars_files"], YamlList) else None

@@ -12,7 +12,7 @@ Optional module-level names:
 - `FREE_FORM = "cmd"`: a string given instead of a mapping (`command: echo hi`) goes to
   that argument; trailing `k=v` words naming other arguments are split off.
 - `ON_CONTROLLER = True`: the module needs no connection (debug, set_fact, assert...).
-- `BYPASS_LOOP = True`: the module receives the whole loop at once (rare).
+- `RUN_ONCE = True`: the module runs on the first host of the batch only (pause, approve).
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ if TYPE_CHECKING:
 class ModuleArgs(BaseModel):
     """Base of every module's arguments: unknown arguments are errors, not ignored."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    # Numbers are accepted where text is expected (`line: 42`), as Ansible does.
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=True, coerce_numbers_to_str=True
+    )
 
 
 @dataclass(slots=True)
@@ -101,13 +104,16 @@ class TaskContext:
     search_paths: Sequence[Path] = ()
     no_log: bool = False
     log: Callable[[str], None] = lambda _msg: None
+    # Emit an event on the run's stream (e.g. `approval_requested`); masked by the executor.
+    emit: Callable[..., None] = lambda _kind, **_data: None
+    task_name: str = ""
 
     # -- commands ---------------------------------------------------------------
     def wrap(self, command: str, *, chdir: str | None = None) -> str:
         """Apply the task's environment, working directory and become to a command."""
         parts: list[str] = []
-        if chdir:
-            parts.append(f"cd {shlex.quote(chdir)} &&")
+        if chdir:  # `||exit`, not `&&`: a multi-line script must not run elsewhere
+            parts.append(f"cd {shlex.quote(chdir)} || exit 1;")
         if self.environment:
             parts.append(
                 "export "

@@ -16,6 +16,7 @@ from pydantic import model_validator
 from runbook_engine.modules.base import ModuleArgs, Result, TaskContext
 
 ON_CONTROLLER = True
+RUN_ONCE = True  # a pause holds the whole play, once (as in Ansible)
 
 
 class Args(ModuleArgs):
