@@ -1,8 +1,9 @@
 """tls_check: the certificate a server presents (or a file on the host): expiry, names, chain.
 
-Served certificates are read from the controller with SNI (Python ssl), a file with
-`path:` is read on the host. Verification uses `ca_file` (a bundle on the controller) or
-the system's CAs.
+Served certificates are read from the controller with SNI (Python ssl), or from the host
+with `from_host: true` (`openssl s_client`, for servers only the host can reach); a file
+with `path:` is read on the host. Verification uses `ca_file` (a bundle on the controller)
+or the controller's system CAs.
 
     - tls_check: {host: example.org, port: 443, warn_days: 30, fail_days: 7}
     - tls_check: {path: /etc/letsencrypt/live/example.org/fullchain.pem}
@@ -13,6 +14,7 @@ the system's CAs.
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import ssl
 import time
@@ -34,6 +36,7 @@ class Args(ModuleArgs):
     port: int = Field(443, ge=1, le=65535)
     server_name: str | None = Field(None, description="SNI and the name to match")
     path: str | None = Field(None, description="read a PEM file on the host instead")
+    from_host: bool = Field(False, description="connect from the host (openssl s_client)")
     ca_file: str | None = Field(None, description="CA bundle on the controller")
     verify_chain: bool = True
     check_hostname: bool = True
@@ -103,6 +106,26 @@ def _read_file(ctx: TaskContext, args: Args) -> tuple[list[x509.Certificate], st
     return chain, error
 
 
+def _fetch_from_host(ctx: TaskContext, args: Args, host: str,
+                     sni: str) -> tuple[x509.Certificate, str | None]:
+    address = f"[{host}]:{args.port}" if ":" in host else f"{host}:{args.port}"
+    argv = shlex.join(["openssl", "s_client", "-connect", address, "-servername", sni,
+                       "-showcerts"])
+    limit = shlex.quote(str(int(args.timeout) or 1))
+    out = ctx.run(f"if command -v timeout >/dev/null; then t='timeout {limit}'; else t=; fi;"
+                  f" $t {argv} </dev/null 2>&1")
+    chain = load_pem_chain(out.stdout_bytes)
+    if not chain:
+        last = out.stdout.strip().splitlines()[-1:] or ["no output"]
+        raise _ProbeError(f"openssl s_client on the host got no certificate from "
+                          f"{address}: {last[0]}")
+    error = None
+    if args.verify_chain:
+        roots = load_bundle(args.ca_file) if args.ca_file else _system_roots()
+        error = verify_with_roots(chain[0], chain[1:], roots)
+    return chain[0], error
+
+
 def _probe(ctx: TaskContext, args: Args) -> tuple[x509.Certificate, str | None, str]:
     if args.path:
         chain, error = _read_file(ctx, args)
@@ -110,6 +133,10 @@ def _probe(ctx: TaskContext, args: Args) -> tuple[x509.Certificate, str | None, 
     host = args.host or str(ctx.vars.get("ansible_host", ctx.host))
     sni = args.server_name or host
     deadline = time.monotonic() + args.wait
+    where = f"{host}:{args.port}" + (f" ({sni})" if sni != host else "")
+    if args.from_host:
+        cert, error = _fetch_from_host(ctx, args, host, sni)
+        return cert, error, f"{where} from {ctx.host}"
     while True:
         cert = _fetch_served(host, args.port, sni, args.timeout)
         if not args.expect_fingerprint or _same(cert, args.expect_fingerprint) \
@@ -119,7 +146,7 @@ def _probe(ctx: TaskContext, args: Args) -> tuple[x509.Certificate, str | None, 
     error = None
     if args.verify_chain:
         error = _verify_served(host, args.port, sni, args.ca_file, args.timeout)
-    return cert, error, f"{host}:{args.port}" + (f" ({sni})" if sni != host else "")
+    return cert, error, where
 
 
 def _same(cert: x509.Certificate, wanted: str) -> bool:

@@ -103,3 +103,17 @@ def test_certificate_file_on_the_host(nginx_tls: NginxTLS, target: Target) -> No
     assert untrusted.failed and "chain not trusted" in untrusted.msg
     missing = run_module("tls_check", make_ctx(target), {"path": f"{path}.nope"})
     assert missing.failed and "could not read" in missing.msg
+
+
+def test_probe_from_the_host_with_openssl(nginx_tls: NginxTLS, target: Target) -> None:
+    soon = _probe(target, nginx_tls, "soon.test", from_host=True)
+    assert soon.data["check"]["status"] == "warn", soon.msg
+    assert soon.data["tls"]["fingerprint_sha256"] == nginx_tls.fingerprints["soon.test"]
+    assert soon.data["tls"]["chain_verified"] is True
+    assert "from " + target.name in soon.data["check"]["name"]
+    selfsigned = _probe(target, nginx_tls, "selfsigned.test", from_host=True)
+    assert selfsigned.failed and "chain not trusted" in selfsigned.msg
+    from tests.fixtures.nginx_tls import free_port
+
+    closed = _probe(target, nginx_tls, "good.test", from_host=True, port=free_port())
+    assert closed.failed and "openssl s_client on the host got no certificate" in closed.msg
