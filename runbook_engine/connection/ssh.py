@@ -427,15 +427,30 @@ class SSHConnection:
                     gateway.close()
                     gateway = gateway.gateway
 
-    def _open_channel(self, command: str) -> paramiko.Channel:
-        """A channel running `command`; holds a channel slot until `_release`."""
+    def _open_channel(self, command: str, deadline: float | None = None) -> paramiko.Channel:
+        """A channel running `command`; holds a channel slot until `_release`. Raises
+        TimeoutError when `deadline` (the command's timeout) passes first."""
         transport = self._live_transport()
-        self._channel_slots.acquire()
+        wait = self.settings.connect_timeout
+        if deadline is not None:
+            remaining = max(deadline - time.monotonic(), 0.001)
+            if not self._channel_slots.acquire(timeout=remaining):
+                raise TimeoutError
+            wait = min(wait, remaining)
+        else:
+            self._channel_slots.acquire()
         try:
-            channel = transport.open_session(timeout=self.settings.connect_timeout)
+            channel = transport.open_session(timeout=wait)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             self._channel_slots.release()
-            raise self._lost(exc) from exc
+            if "Timeout opening channel" not in str(exc):
+                raise self._lost(exc) from exc
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError from None
+            raise HostUnreachable(
+                f"{self.host}: no answer when opening a session within {wait:g} s "
+                "(host frozen or overloaded)"
+            ) from None
         try:
             _exec_nowait(channel, _remote_command(command))
         except (paramiko.SSHException, EOFError, OSError) as exc:
@@ -444,7 +459,8 @@ class SSHConnection:
         return channel
 
     def _release(self, channel: paramiko.Channel) -> None:
-        channel.close()
+        with contextlib.suppress(EOFError, OSError, paramiko.SSHException):
+            channel.close()  # fails only if the connection died: reported elsewhere
         self._channel_slots.release()
 
     def _lost(self, exc: BaseException | None = None) -> HostUnreachable:
@@ -481,7 +497,10 @@ class SSHConnection:
         self, command: str, *, stdin: bytes | None = None, timeout: float | None = None
     ) -> CommandResult:
         deadline = None if timeout is None else time.monotonic() + timeout
-        channel = self._open_channel(command)
+        try:
+            channel = self._open_channel(command, deadline)
+        except TimeoutError:
+            raise TimeoutError(f"{self.host}: command timed out after {timeout:g} s") from None
         pid_filter = _PidFilter()
         self._running.add(pid_filter)
         try:
@@ -578,6 +597,8 @@ def _shutdown_write(channel: paramiko.Channel) -> None:
     referred to nonexistent channel"). Here the EOF is queued while the lock is held.
     """
     transport = channel.get_transport()
+    if transport is None or not transport.is_active():
+        return  # the connection died: reading the exit status reports it
     with channel.lock:
         if channel.closed or channel.eof_sent:
             return
@@ -587,7 +608,8 @@ def _shutdown_write(channel: paramiko.Channel) -> None:
             if transport.clear_to_send.is_set():
                 message = channel._send_eof()
                 if message is not None:
-                    transport._send_message(message)
+                    with contextlib.suppress(EOFError, OSError):
+                        transport._send_message(message)
                 return
     channel.shutdown_write()  # a key exchange is in progress (rare): paramiko's way
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import threading
@@ -158,3 +160,20 @@ def test_stream_cut_mid_way_is_unreachable(victim: SSHHost) -> None:
             pass
         stream.wait()
     conn.close()
+
+
+def test_frozen_session_hits_the_command_timeout(victim: SSHHost) -> None:
+    conn = connection_for(victim.name, {**victim.inventory_vars(), "ansible_ssh_timeout": TIMEOUT})
+    assert conn.run("echo up").stdout == "up\n"
+    frozen = victim.session_pids()
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="timed out after 1 s"):
+            conn.run("echo never", timeout=1)
+        assert time.monotonic() - started < 1 + TIMEOUT + 2
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        conn.close()
