@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from runbook_engine.connection.base import CommandResult
 from runbook_engine.errors import ModuleFailure
 from runbook_engine.modules.base import Result, TaskContext, fail
 from runbook_engine.s3 import hostcmd, naming
@@ -88,7 +89,11 @@ def _backup(ctx: TaskContext, args: Args) -> Result:
     client = make_client(args)
     _check_free(client, args, target.key)
     if ctx.check_mode:
-        return Result(changed=True, msg=f"would upload {where}", data={"backup": {"key": where}})
+        return Result(
+            changed=True,
+            msg=f"would upload {where}",
+            data={"backup": {"key": target.key, "url": where}},
+        )
 
     metadata = {
         "runbook-host": host,
@@ -149,11 +154,8 @@ def _check_free(client: Any, args: Args, key: str) -> None:
         raise ModuleFailure(f"{args.where(key)} already exists; not overwriting a backup")
 
 
-def _check_producer(finished: object, tool: str, host: str) -> list[str]:
+def _check_producer(finished: CommandResult, tool: str, host: str) -> list[str]:
     """Raise unless the host side finished cleanly; returns warnings worth showing."""
-    from runbook_engine.connection.base import CommandResult
-
-    assert isinstance(finished, CommandResult)
     status = hostcmd.producer_status(finished)
     detail = hostcmd.stderr_without_marker(finished)
     if status is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -123,7 +123,7 @@ def _restore(ctx: TaskContext, args: Args) -> Result:
 
 def restore_into(
     ctx: TaskContext,
-    client: object,
+    client: Any,
     args: RestoreSource,
     backup: catalog.StoredBackup,
     dest: str | None,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
+from runbook_engine.errors import ModuleFailure
 from runbook_engine.s3.config import MAX_PART_SIZE, S3Args, encryption_args
 from runbook_engine.s3.errors import S3Failure, describe, s3_errors
 
@@ -84,7 +85,7 @@ class MultipartUpload:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if not self._committed:
             note = self.abort()
-            if isinstance(exc, S3Failure) and note:
+            if isinstance(exc, ModuleFailure) and exc.args and note:
                 exc.args = (f"{exc.args[0]}; {note}",)
 
     # -- streaming -------------------------------------------------------------
