@@ -92,3 +92,15 @@ def test_check_mode_uploads_nothing(target: Target, seaweedfs: SeaweedFS) -> Non
     assert result.msg.startswith(f"would upload s3://{seaweedfs.bucket}/{prefix}/")
     listed = seaweedfs.client().list_objects_v2(Bucket=seaweedfs.bucket, Prefix=prefix)
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_restore_check_mode_touches_nothing(target: Target, seaweedfs: SeaweedFS) -> None:
+    src = _tree(target)
+    s3 = seaweedfs.s3_args(prefix=f"t-{uuid.uuid4().hex[:8]}", name="www")
+    made = run_module("backup", make_ctx(target), {**s3, "root": src, "paths": ["etc"]})
+    assert not made.failed, made.msg
+    dest = f"{target.scratch}/never"
+    result = run_module("restore", make_ctx(target, check=True), {**s3, "dest": dest})
+    assert result.changed and not result.failed
+    assert result.msg == f"would restore {made.data['backup']['url']} into {dest}"
+    assert target.conn.run(f"test -e {dest}").rc != 0
