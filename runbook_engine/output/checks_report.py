@@ -42,6 +42,13 @@ class ChecksReport:
         self.playbook: str | None = None
         self._closed = False
 
+    @classmethod
+    def for_file(cls, path: str | Path, console: Console | None = None) -> ChecksReport:
+        """`--report FILE`: JSON when FILE ends in .json, else self-contained HTML."""
+        if str(path).endswith(".json"):
+            return cls(json_path=path, console=console)
+        return cls(html_path=path, console=console)
+
     # -- sink protocol -----------------------------------------------------------
     def handle(self, event: Event) -> None:
         if event.kind == "run_start":

@@ -110,3 +110,38 @@ def test_health_playbook_reports_and_exits_by_the_worst_check(nginx_tls: NginxTL
     assert statuses[f"tls 127.0.0.1:{nginx_tls.https_port} (expired.test)"] == "fail"
     assert statuses[f"log {log}"] == "ok"  # the ERROR line was already seen by the green run
     assert statuses["process nginx"] == "ok"
+
+
+def test_report_sink_through_the_engine_over_local_and_ssh(
+    ssh_hosts: Any, nginx_tls: NginxTLS, tmp_path: Path
+) -> None:
+    from runbook_engine.engine import RunRequest, prepare
+    from runbook_engine.output.checks_report import ChecksReport
+
+    remote = ssh_hosts[0]
+    inventory = {"all": {"hosts": {"localhost": {"ansible_connection": "local"},
+                                   remote.name: remote.inventory_vars()}}}
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    extra = {"health_load": False, "health_memory": False,
+             "health_disk_mounts": ["/"], "health_disk_warn_percent": 0,
+             "health_http": [{"url": f"http://127.0.0.1:{nginx_tls.http_port}/broken"}]}
+    request = RunRequest(playbook=REPO / "playbooks" / "health-check.yml",
+                         inventories=[str(tmp_path / "inventory.json")],
+                         extra_vars=[json.dumps(extra)], journal=False, lock=False)
+    html_report = ChecksReport.for_file(tmp_path / "health.html")
+    json_report = ChecksReport.for_file(tmp_path / "health.json")
+    exit_code = prepare(request).run([html_report, json_report])
+    html_report.close()
+    json_report.close()
+
+    assert exit_code == 4
+    doc = json.loads((tmp_path / "health.json").read_text())
+    assert set(doc["hosts"]) == {"localhost", remote.name}
+    for host in doc["hosts"].values():
+        by_name = {c["name"]: c["status"] for c in host["checks"]}
+        assert by_name["disk /"] == "warn"
+        assert by_name[f"http http://127.0.0.1:{nginx_tls.http_port}/broken"] == "fail"
+        assert host["status"] == "fail"
+    assert doc["summary"] == {"ok": 0, "warn": 2, "fail": 2}
+    page = (tmp_path / "health.html").read_text()
+    assert remote.name in page and "status 500, expected 200" in page
