@@ -105,14 +105,16 @@ class _RefuseUnknown(paramiko.MissingHostKeyPolicy):
         self._settings = settings
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey):
-        s = self._settings
-        file = s.known_hosts_file or USER_KNOWN_HOSTS
-        port = f"-p {s.port} " if s.port != 22 else ""
+        file = self._settings.known_hosts_file or USER_KNOWN_HOSTS
+        address, port = hostname, ""
+        if hostname.startswith("["):  # "[address]:port", the known_hosts form
+            address, _, port_text = hostname[1:].partition("]:")
+            port = f"-p {port_text} "
         key_type = key.get_name().removeprefix("ssh-")
         raise UnknownHostKey(
             f"host key of {hostname} is not known ({_key_description(key)}). "
             f"After checking that fingerprint out of band, trust it with: "
-            f"ssh-keyscan {port}-t {key_type} {shlex.quote(s.address)} >> {file} "
+            f"ssh-keyscan {port}-t {key_type} {shlex.quote(address)} >> {file} "
             f"(or set runbook_host_key_checking: accept-new to record it on first use)"
         )
 
@@ -236,13 +238,36 @@ def _build_fabric(settings: SSHSettings) -> _FabricConnection:
     return _FabricConnection(settings, settings.address, settings.port, settings.user, gateway)
 
 
-def _explain(exc: BaseException, settings: SSHSettings, where: str) -> str:
+def _chain(fab: _FabricConnection) -> list[_FabricConnection]:
+    """The target's connection, then its jump hosts, last hop to first."""
+    chain = [fab]
+    while isinstance(chain[-1].gateway, _FabricConnection):
+        chain.append(chain[-1].gateway)
+    return chain
+
+
+def _close_chain(fab: _FabricConnection) -> None:
+    for hop in _chain(fab):
+        with contextlib.suppress(Exception):
+            hop.close()
+
+
+def _explain(exc: BaseException, settings: SSHSettings, hop: _FabricConnection) -> str:
+    """A message a person can act on, for a failure to connect to `hop`."""
     timeout = settings.connect_timeout
+    user = f"{hop.user}@" if hop.user else ""
+    where = f"{user}{hop.host}:{hop.port}"
+    if hop.host != settings.address or hop.port != settings.port:
+        where = f"jump host {where}"
+    if hop.gateway and isinstance(exc, paramiko.ChannelException | paramiko.SSHException):
+        text = str(exc)
+        if isinstance(exc, paramiko.ChannelException) or "opening channel" in text:
+            return f"the jump host could not reach {where}: {text or 'timed out'}"
     if isinstance(exc, UnknownHostKey):
         return str(exc)
     if isinstance(exc, paramiko.BadHostKeyException):
         file = settings.known_hosts_file or USER_KNOWN_HOSTS
-        name = _known_hosts_name(exc.hostname, settings.port)
+        name = _known_hosts_name(exc.hostname, hop.port)
         return (
             f"HOST KEY CHANGED for {exc.hostname}: known {_key_description(exc.expected_key)}, "
             f"offered {_key_description(exc.key)}. Someone may be intercepting the "
@@ -254,13 +279,11 @@ def _explain(exc: BaseException, settings: SSHSettings, where: str) -> str:
         password = " and password" if settings.password else ""
         return f"authentication failed for {where} (tried {tried}{password}): {exc}"
     if isinstance(exc, socket.gaierror):
-        return f"cannot resolve {settings.address!r}: {exc.strerror}"
+        return f"cannot resolve {hop.host!r}: {exc.strerror}"
     if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError | ConnectionRefusedError):
         return f"connection refused by {where} (is sshd running and listening there?)"
     if isinstance(exc, TimeoutError | socket.timeout):
         return f"connection to {where} timed out after {timeout:g} s"
-    if isinstance(exc, paramiko.ChannelException):
-        return f"jump host could not reach {where}: {exc}"
     if isinstance(exc, paramiko.SSHException):
         text = str(exc)
         if "banner" in text or "No existing session" in text:
@@ -395,14 +418,14 @@ class SSHConnection:
                 return transport
             self._close_locked()
             fab = _build_fabric(self.settings)
-            try:
-                fab.open()
-            except Exception as exc:
-                with contextlib.suppress(Exception):
-                    fab.close()
-                raise HostUnreachable(
-                    f"{self.host}: {_explain(exc, self.settings, self.settings.target())}"
-                ) from exc
+            # First hop first, so an error names the hop that failed.
+            for hop in reversed(_chain(fab)):
+                try:
+                    hop.open()
+                except Exception as exc:
+                    _close_chain(fab)
+                    message = _explain(exc, self.settings, hop)
+                    raise HostUnreachable(f"{self.host}: {message}") from exc
             transport = fab.client.get_transport()
             assert transport is not None
             transport.set_keepalive(self.settings.keepalive_interval)
@@ -420,12 +443,7 @@ class SSHConnection:
     def _close_locked(self) -> None:
         fab, self._fabric, self._transport = self._fabric, None, None
         if fab is not None:
-            with contextlib.suppress(Exception):
-                fab.close()
-                gateway = fab.gateway
-                while isinstance(gateway, fabric.Connection):
-                    gateway.close()
-                    gateway = gateway.gateway
+            _close_chain(fab)
 
     def _open_channel(self, command: str, deadline: float | None = None) -> paramiko.Channel:
         """A channel running `command`; holds a channel slot until `_release`. Raises

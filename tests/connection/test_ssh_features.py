@@ -133,3 +133,22 @@ def test_command_latency_on_a_persistent_connection(ssh_hosts: list[SSHHost]) ->
     print(f"\nSSH: {ms:.1f} ms per command (persistent connection, loopback)")
     # Nagle left on costs ~45 ms per command; well under that proves TCP_NODELAY works.
     assert ms < 35
+
+
+def test_proxyjump_errors_name_the_failing_hop(ssh_hosts: list[SSHHost]) -> None:
+    jump, target = ssh_hosts[0], ssh_hosts[1]
+    dead_jump = {
+        **target.inventory_vars(),
+        "ansible_ssh_timeout": 2,
+        "ansible_ssh_common_args": f"-o ProxyJump={jump.user}@{jump.address}:1",
+    }
+    with pytest.raises(HostUnreachable, match=rf"refused by jump host .*{jump.address}:1"):
+        connection_for(target.name, dead_jump).run("true")
+    closed_target = {
+        **target.inventory_vars(),
+        "ansible_port": 1,
+        "ansible_ssh_timeout": 2,
+        "ansible_ssh_common_args": f"-o ProxyJump={jump.user}@{jump.address}",
+    }
+    with pytest.raises(HostUnreachable, match=rf"jump host could not reach .*{target.address}:1"):
+        connection_for(target.name, closed_target).run("true")
