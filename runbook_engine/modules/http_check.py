@@ -13,10 +13,12 @@ Runs on the controller (what a user sees from outside), with Python's urllib.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, Literal
 
@@ -68,6 +70,18 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+def _credentials_to_header(url: str) -> tuple[str, dict[str, str]]:
+    """`https://user:pw@host/` -> the URL without them plus a Basic Authorization header."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    netloc = str(parts.hostname) + (f":{parts.port}" if parts.port else "")
+    user = urllib.parse.unquote(parts.username)
+    token = base64.b64encode(f"{user}:{urllib.parse.unquote(parts.password or '')}".encode())
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return bare, {"Authorization": "Basic " + token.decode()}
+
+
 def _fetch(args: Args) -> tuple[int, bytes, str, list[str], float]:
     """(status, body, final url, redirect chain, elapsed ms). Raises OSError when no answer."""
     if args.url.startswith("https"):
@@ -80,9 +94,10 @@ def _fetch(args: Args) -> tuple[int, bytes, str, list[str], float]:
     redirects = _Redirects(args.follow_redirects, args.max_redirects)
     opener = urllib.request.build_opener(redirects, urllib.request.HTTPSHandler(context=context))
     data = args.body.encode() if args.body is not None else None
-    request = urllib.request.Request(args.url, data=data, method=args.method,
+    url, headers = _credentials_to_header(args.url)
+    request = urllib.request.Request(url, data=data, method=args.method,
                                      headers={"User-Agent": "runbook-engine http_check"}
-                                     | args.headers)
+                                     | headers | args.headers)
     start = time.monotonic()
     try:
         with opener.open(request, timeout=args.timeout) as resp:
@@ -98,9 +113,18 @@ def _fetch(args: Args) -> tuple[int, bytes, str, list[str], float]:
     return status, body, final, redirects.chain, round(elapsed, 1)
 
 
+def redact(url: str) -> str:
+    """The URL without a password (`https://user:secret@host/` -> `https://user:***@host/`)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
 def run(ctx: TaskContext, args: Args) -> Result:
     threshold = {"status": args.status, "warn_ms": args.warn_ms, "fail_ms": args.fail_ms}
-    name = f"http {args.url}"
+    name = f"http {redact(args.url)}"
     try:
         status, body, final, chain, elapsed = _fetch(args)
     except (OSError, http.client.HTTPException) as exc:
@@ -127,6 +151,6 @@ def run(ctx: TaskContext, args: Args) -> Result:
     if problems:
         detail += "; " + "; ".join(problems)
     item = check_item(name, worst(statuses), status, threshold, detail)
-    return check_result(item, data={"http": {"status": status, "url": final,
+    return check_result(item, data={"http": {"status": status, "url": redact(final),
                                              "redirects": chain, "elapsed_ms": elapsed,
                                              "body": text[:2000]}})

@@ -8,7 +8,7 @@ import pytest
 
 from runbook_engine.connection.local import LocalConnection
 from runbook_engine.modules.base import Result
-from tests.fixtures.nginx_tls import NginxTLS, free_port
+from tests.fixtures.nginx_tls import HTTP_PASSWORD, HTTP_USER, NginxTLS, free_port
 from tests.harness import Target, make_ctx, run_module
 
 
@@ -76,3 +76,16 @@ def test_nothing_listening(controller: Target) -> None:
     result = _check(controller, f"http://127.0.0.1:{free_port()}/")
     assert result.failed and "no answer" in result.msg
     assert "refused" in result.msg.lower()
+
+
+def test_basic_auth_from_the_url_and_the_password_never_shown(controller: Target,
+                                                              nginx_tls: NginxTLS) -> None:
+    private = f"127.0.0.1:{nginx_tls.http_port}/private"
+    denied = _check(controller, f"http://{private}")
+    assert denied.failed and "status 401" in denied.msg
+    allowed = _check(controller, f"http://{HTTP_USER}:{HTTP_PASSWORD}@{private}",
+                     body_contains=["private: ok"])
+    assert not allowed.failed, allowed.msg
+    shown = repr(allowed.registered())
+    assert HTTP_PASSWORD not in shown
+    assert f"http://{HTTP_USER}:***@{private}" in allowed.data["check"]["name"]
