@@ -1,0 +1,46 @@
+"""Shared by `resume` and `retry`: a recorded run turned back into a RunRequest."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def load_recorded_run(run_id: str) -> tuple[Any, Any]:
+    """The run's record and what each host completed (following earlier resumes)."""
+    from runbook_engine.state.store import open_store
+
+    with open_store() as store:
+        store.recover_interrupted()
+        state = store.resume_state(store.get_run(run_id).id)
+    return state.run, state
+
+
+def _inventory_sources(recorded: str | None) -> list[str]:
+    """The journal keeps the -i sources joined by commas; a host list ('a,b,') is one."""
+    if not recorded:
+        return []
+    parts = recorded.split(",")
+    if all(Path(p).exists() for p in parts if p):
+        return [p for p in parts if p]
+    return [recorded]
+
+
+def request_from_record(record: Any, args: argparse.Namespace) -> Any:
+    """Same playbook, inventory, limit, tags, check/diff, extra vars and params."""
+    from runbook_engine.engine import RunRequest
+    from runbook_engine.secrets import MASK
+
+    request = RunRequest(
+        playbook=Path(record.playbook), inventories=_inventory_sources(record.inventory),
+        extra_vars=[json.dumps(record.extra_vars)] if record.extra_vars else [],
+        limit=record.limit, tags=list(record.tags), skip_tags=list(record.skip_tags),
+        check=record.check, diff=record.diff, verbosity=getattr(args, "verbose", 0),
+    )
+    # secret params were never stored: they are asked for again (or given with -p)
+    recorded = [f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in record.params.items() if v != MASK and v is not None]
+    args.params = recorded + list(getattr(args, "params", []))
+    return request
