@@ -21,7 +21,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
                            "failures": [r["failed"] for r in runs if "failed" in r]}
     for phase in ("first", "rerun"):
         for key in ("wall", "cpu", "peak_rss_mb"):
-            out[f"{phase}_{key}"] = median([r[phase][key] for r in ok])
+            out[f"{phase}_{key}"] = median([r[phase][key] for r in ok if phase in r])
     return out
 
 

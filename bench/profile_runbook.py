@@ -1,0 +1,65 @@
+"""Profile `runbook run` on the benchmark workload (for finding where time goes).
+
+    .venv/bin/python bench/profile_runbook.py --hosts 10 [--rerun] [--tool pyinstrument|py-spy]
+
+Needs pyinstrument or py-spy in .venv, installed by hand (not a project dependency).
+Writes the profile next to the results (bench/results/profile-*.{txt,svg}).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import tools
+from bench.fixtures import make_cert, make_targets, prepare
+from bench.run import RESULTS
+from bench.verify import verify
+from tests.fixtures.sshd import HostPool
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--hosts", type=int, default=10)
+    p.add_argument("--rerun", action="store_true", help="profile the idempotent re-run")
+    p.add_argument("--tool", choices=("pyinstrument", "py-spy"), default="pyinstrument")
+    args = p.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="runbook-profile-"))
+    cert = make_cert(work)
+    pool = HostPool()
+    try:
+        daemons = [pool.start(f"prof{i}", sudo=False) for i in range(args.hosts)]
+        targets = make_targets(daemons, args.hosts)
+        prepare(targets, "runbook", cert)
+        inv = tools.invocation("runbook", work, targets, min(args.hosts, 20))
+        if args.rerun:
+            subprocess.run(inv.argv, env=inv.env, cwd=inv.cwd, capture_output=True, check=True)
+        RESULTS.mkdir(exist_ok=True)
+        stamp = time.strftime("%H%M%S")
+        bin_ = Path(sys.executable).parent
+        if args.tool == "pyinstrument":
+            out = RESULTS / f"profile-{args.hosts}-{stamp}.txt"
+            argv2 = [str(bin_ / "pyinstrument"), "-o", str(out), "--show-all", *inv.argv]
+        else:
+            out = RESULTS / f"profile-{args.hosts}-{stamp}.svg"
+            argv2 = [str(bin_ / "py-spy"), "record", "-o", str(out), "--threads",
+                     "--", *inv.argv]
+        start = time.perf_counter()
+        done = subprocess.run(argv2, env=inv.env, cwd=inv.cwd, capture_output=True, text=True)
+        print(f"wall {time.perf_counter() - start:.2f}s rc={done.returncode}; profile: {out}")
+        errors = verify(targets, "runbook", cert)
+        print("verify:", "ok" if not errors else errors[:3])
+    finally:
+        pool.close()
+    return 0 if os.path.exists(out) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
