@@ -131,7 +131,7 @@ class _AcceptNew(paramiko.MissingHostKeyPolicy):
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey):
         line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
         with self._file_lock:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             with self._path.open("a") as f:
                 f.write(line)
         client.get_host_keys().add(hostname, key.get_name(), key)

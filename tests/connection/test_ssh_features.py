@@ -132,7 +132,7 @@ def test_command_latency_on_a_persistent_connection(ssh_hosts: list[SSHHost]) ->
         conn.close()
     print(f"\nSSH: {ms:.1f} ms per command (persistent connection, loopback)")
     # Nagle left on costs ~45 ms per command; well under that proves TCP_NODELAY works.
-    assert ms < 35
+    assert ms < 40
 
 
 def test_proxyjump_errors_name_the_failing_hop(ssh_hosts: list[SSHHost]) -> None:
