@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,13 +29,16 @@ from tests.harness import Target, make_ctx, run_module
 BIG_MB = 120  # large enough that the upload is still running when the fault is injected
 
 
-def _big_tree(target: Target) -> str:
+@pytest.fixture
+def big_tree(target: Target) -> Iterator[str]:
+    """A directory with one incompressible BIG_MB file; removed after the test."""
     src = f"{target.scratch}/big"
     made = target.conn.run(
         f"mkdir -p {src} && head -c {BIG_MB}M /dev/urandom > {src}/blob", timeout=120
     )
     assert made.rc == 0, made.stderr
-    return src
+    yield src
+    target.conn.run(f"rm -rf {src}")
 
 
 def _small_tree(target: Target) -> str:
@@ -74,8 +77,10 @@ def _wait_for_upload(seaweedfs: SeaweedFS, prefix: str, timeout: float = 60) -> 
     raise AssertionError("the upload never started")
 
 
-def test_store_dying_mid_upload_leaves_no_backup(target: Target, seaweedfs: SeaweedFS) -> None:
-    src = _big_tree(target)
+def test_store_dying_mid_upload_leaves_no_backup(
+    target: Target, seaweedfs: SeaweedFS, big_tree: str
+) -> None:
+    src = big_tree
     prefix = unique_prefix()
     client = seaweedfs.client()
     older = backup_key(prefix, target.name, "big", datetime.now(UTC) - timedelta(days=1))
@@ -200,8 +205,10 @@ def _sshd_session_of(pid: int) -> int:
     raise AssertionError("no sshd ancestor")
 
 
-def test_host_dying_mid_stream_leaves_no_backup(target: Target, seaweedfs: SeaweedFS) -> None:
-    src = _big_tree(target)
+def test_host_dying_mid_stream_leaves_no_backup(
+    target: Target, seaweedfs: SeaweedFS, big_tree: str
+) -> None:
+    src = big_tree
     prefix = unique_prefix()
     args = seaweedfs.s3_args(
         prefix=prefix, name="big", root=src, paths=["blob"], compression="none", part_size_mb=5
