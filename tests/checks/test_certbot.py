@@ -103,3 +103,21 @@ def test_failing_challenge_is_reported_clearly(
     assert "Domain: broken.example" in result.msg
     assert "unauthorized" in result.msg.lower() and "404" in result.msg
     assert result.data["certbot"]["after"] is None
+
+
+def test_standalone_issue_when_no_web_server_runs(pebble_standalone: Pebble,
+                                                  tmp_path: Any) -> None:
+    from runbook_engine.connection.local import LocalConnection
+
+    local = Target("localhost", LocalConnection(), str(tmp_path))
+    base = tmp_path / "le"
+    result = run_module("certbot", _ctx(local), {
+        "cert_name": "alone.example", "domains": ["alone.example"],
+        "authenticator": "standalone", "http_port": pebble_standalone.http_port,
+        "http_address": "127.0.0.1", "acme_server": pebble_standalone.directory_url,
+        "ca_bundle": str(pebble_standalone.api_ca_file), "config_dir": f"{base}/etc",
+        "work_dir": f"{base}/work", "logs_dir": f"{base}/logs"})
+    assert not result.failed, result.msg
+    assert result.data["certbot"]["action"] == "issued"
+    assert result.data["certbot"]["after"]["sans"] == ["alone.example"]
+    assert (base / "etc" / "live" / "alone.example" / "fullchain.pem").exists()
