@@ -51,6 +51,7 @@ class RunRequest:
     preapproved: list[str] = field(default_factory=list)
     step: bool = False
     resume_from: str | None = None  # run id whose completed work is skipped
+    executor: str = "local"  # local (thread pool) | celery (workers over Redis)
 
 
 def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
@@ -200,6 +201,7 @@ class Prepared:
             reveal=self.vault.reveal,
             resume=self.resume.hosts if self.resume is not None else None,
             confirm=confirm if request.step else None,
+            task_executor=_task_executor(request.executor, self),
         )
         bus.emit(
             "run_start", run_id=run_id, playbook=str(self.playbook.path),
@@ -213,6 +215,19 @@ class Prepared:
             return runner.run()
         finally:
             bus.close()
+
+
+def _task_executor(name: str, prepared: Prepared) -> Any:
+    if name == "local":
+        return None
+    if name == "celery":
+        try:
+            from runbook_engine.distributed.executor import celery_task_executor
+        except ImportError as exc:
+            raise InputError(f"--executor celery is not available: {exc}",
+                             hint="pip install 'runbook-engine[celery]'") from None
+        return celery_task_executor(prepared)
+    raise InputError(f"unknown executor {name!r}", hint="use local or celery")
 
 
 def _open_store() -> Any:

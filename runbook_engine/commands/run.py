@@ -54,6 +54,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="never prompt (the default when stdin is not a terminal)")
     parser.add_argument("--no-journal", action="store_true",
                         help="do not record the run in the history (no resume possible)")
+    parser.add_argument("--executor", choices=("local", "celery"),
+                        default=os.environ.get("RUNBOOK_EXECUTOR", "local"),
+                        help="run hosts' tasks here (local) or on Celery workers")
     parser.add_argument("-K", "--ask-become-pass", action="store_true",
                         help="prompt for the sudo password (kept out of every output)")
     parser.add_argument("--syntax-check", action="store_true",
@@ -97,6 +100,7 @@ def apply_run_options(request: object, args: argparse.Namespace) -> None:
     request.step = args.step  # type: ignore[attr-defined]
     request.interactive = interactive  # type: ignore[attr-defined]
     request.journal = not args.no_journal  # type: ignore[attr-defined]
+    request.executor = args.executor  # type: ignore[attr-defined]
 
 
 def execute(prepared: object, args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Generator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from runbook_engine.connection.base import Connection
 from runbook_engine.errors import ExitCode
@@ -30,6 +30,21 @@ from runbook_engine.templating import Templar, TemplateError
 Step = tuple[Task, dict[str, Any]]
 Group = list[tuple["HostState", dict[str, Any]]]
 Walker = Generator[Step, Outcome, bool]
+
+
+class TaskExecutor(Protocol):
+    """Runs one task on one host and returns its outcome, updating `state` (facts,
+    registered vars, notified handlers) as TaskRunner.execute does. The controller keeps
+    the walk, the strategy's barrier, stats and every event; only this call may run
+    elsewhere (runbook_engine.distributed runs it on Celery workers)."""
+
+    def __call__(self, play_run: PlayRun, task: Task, state: HostState,
+                 extra: dict[str, Any]) -> Outcome: ...
+
+
+def local_task_executor(play_run: PlayRun, task: Task, state: HostState,
+                        extra: dict[str, Any]) -> Outcome:
+    return play_run.task_runner.execute(task, state, extra)
 
 
 class PlayAborted(Exception):
@@ -139,6 +154,7 @@ class PlaybookRunner:
         reveal: Callable[[Any], Any] | None = None,
         resume: Mapping[str, Any] | None = None,
         confirm: Callable[[str], str] | None = None,
+        task_executor: TaskExecutor | None = None,
     ) -> None:
         self.playbook = playbook
         self.inventory = inventory
@@ -153,6 +169,8 @@ class PlaybookRunner:
         self.run_id = options.run_id or uuid.uuid4().hex[:12]
         self.reveal = reveal  # decrypts `!vault` values when a variable is read
         self.confirm = confirm  # --step: asks about each task, answers y/n/c
+        # Where one task runs on one host: here (default) or on a worker (celery).
+        self.task_executor: TaskExecutor = task_executor or local_task_executor
         self.done: dict[str, set[str]] = {}  # resume: host -> task_ids already done
         for host, progress in (resume or {}).items():
             self.done[host] = set(progress.completed)
@@ -528,7 +546,7 @@ class PlayRun:
                       task=self._names.get(task.task_id, task.display_name),
                       host=state.name, task_id=task.task_id)
         try:
-            outcome = self.task_runner.execute(task, state, extra)
+            outcome = self.runner.task_executor(self, task, state, extra)
         except Exception as exc:
             outcome = Outcome(failed=True, items=[ItemResult(Result(
                 failed=True, msg=f"internal error: {type(exc).__name__}: {exc}"))])
