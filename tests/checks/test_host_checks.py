@@ -100,8 +100,11 @@ def test_service_check_finds_a_process_and_a_listening_port(target: Target) -> N
         assert statuses[f"process {name}"] == ("ok", 1)
         assert statuses[f"port {port}"] == ("ok", "listening")
     finally:
-        _sh(target, f"kill {pid.strip()} {listener.strip()}")
-    time.sleep(0.2)
+        pids = f"{pid.strip()} {listener.strip()}"
+        # wait until both are gone (a zombie left for PID 1 to reap counts as gone)
+        _sh(target, f"kill {pids}; for i in $(seq 100); do alive=; for p in {pids}; do"
+                    " grep -qv ') Z ' /proc/$p/stat 2>/dev/null && alive=1; done;"
+                    ' [ -z "$alive" ] && break; sleep 0.05; done')
     down = run_module("service_check", make_ctx(target), {"name": name, "port": int(port)})
     assert down.failed
     assert {i["status"] for i in down.data["check"]} == {"fail"}
