@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.fixtures.sshd import SSHHost, write_inventory
+from tests.fixtures.sshd import HostPool, SSHHost, write_inventory
 
 
 def _ssh(host: SSHHost, command: str) -> subprocess.CompletedProcess[str]:
@@ -42,3 +42,11 @@ def test_write_inventory(ssh_hosts: list[SSHHost], tmp_path: Path) -> None:
     hosts = data["all"]["children"]["testhosts"]["hosts"]
     assert hosts[ssh_hosts[0].name]["ansible_host"] == ssh_hosts[0].address
     assert data["all"]["vars"] == {"x": 1}
+
+
+def test_start_many_gives_distinct_working_hosts(sshd_pool: HostPool) -> None:
+    hosts = sshd_pool.start_many(["many1", "many2"], sudo=False)
+    assert len({h.address for h in hosts}) == len({h.user for h in hosts}) == 2
+    for host in hosts:
+        done = _ssh(host, "id -un")
+        assert (done.returncode, done.stdout.strip()) == (0, host.user), done.stderr
