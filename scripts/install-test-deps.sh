@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(openssh-server openssh-client sudo nftables iproute2 zstd unzip
           pebble certbot nginx-light redis-server postgresql
           php-cli php-sqlite3 php-xml php-mbstring php-zip php-curl
-          cron curl)
+          cron curl openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
