@@ -41,3 +41,23 @@ def broken_core_zip(wp_builds: WordPressBuilds, tmp_path_factory: pytest.TempPat
                 data = data.replace(b"<?php", b"<?php\nrb_this_function_does_not_exist();", 1)
             dest.writestr(info, data)
     return path
+
+
+@dataclass
+class CliResult:
+    rc: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def runbook_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run the `runbook` CLI in this process; returns rc, stdout, stderr."""
+    from runbook_engine.cli import main
+
+    def _run(*args: str | Path) -> CliResult:
+        rc = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(rc, captured.out, captured.err)
+
+    return _run
