@@ -12,8 +12,9 @@ Variables understood (Ansible names, plus runbook_* where Ansible has none):
   `-o UserKnownHostsFile=F`, `-o ServerAliveInterval=N`, `-i KEY`, `-p PORT`, `-l USER`.
   Other options (ControlMaster, ControlPersist, -C...) are ignored.
 - ansible_ssh_timeout (ansible_timeout): connect timeout in seconds (default 10).
-- runbook_host_key_checking (ansible_host_key_checking): true/strict (default),
-  accept-new, false/off.
+- runbook_host_key_checking (ansible_host_key_checking, ansible_ssh_host_key_checking):
+  true/strict (default), accept-new, false/off. Never taken from the environment: only
+  the inventory can relax it.
 - runbook_known_hosts_file (ansible_ssh_known_hosts_file): a known_hosts file checked
   besides ~/.ssh/known_hosts; `accept-new` records new keys in it.
 """
@@ -100,7 +101,12 @@ def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
         if host_vars.get(name)
     )
     opts = _ssh_options(ssh_args, host_name)
-    checking = _first(host_vars, "runbook_host_key_checking", "ansible_host_key_checking")
+    checking = _first(
+        host_vars,
+        "runbook_host_key_checking",
+        "ansible_host_key_checking",
+        "ansible_ssh_host_key_checking",
+    )
     if checking is None and "stricthostkeychecking" in opts:
         checking = opts["stricthostkeychecking"]
     timeout = _first(host_vars, "ansible_ssh_timeout", "ansible_timeout") or opts.get(
