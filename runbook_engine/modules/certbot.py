@@ -24,10 +24,12 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from runbook_engine.checks.certs import describe, load_pem_chain
+from runbook_engine.connection.base import CommandResult
 from runbook_engine.modules.base import ModuleArgs, Result, TaskContext, fail
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 RENEW_BEFORE_DAYS = 30  # certbot's default `renew_before_expiry`
+_MARK = "@@runbook-engine-certificate@@"
 
 
 class Args(ModuleArgs):
@@ -130,8 +132,13 @@ def run(ctx: TaskContext, args: Args) -> Result:
                 "after": before, "fingerprint_sha256": before and before["fingerprint_sha256"]}
         return Result(changed=would, msg=f"would {action} {args.cert_name}" if would
                       else f"{args.cert_name} is not due", data={"certbot": data})
-    out = ctx.run(argv)
-    after = _read_cert(ctx, args)
+    # certbot, then the certificate it left, in one round trip
+    out = ctx.run(f"{shlex.join(argv)}; rc=$?; echo; echo {_MARK};"
+                  f" cat -- {shlex.quote(_live(args, 'cert.pem'))} 2>/dev/null; exit $rc")
+    certbot_out, _, cert_text = out.stdout_bytes.partition(f"\n{_MARK}\n".encode())
+    chain = load_pem_chain(cert_text)
+    after = describe(chain[0]) if chain else None
+    out = CommandResult(out.rc, certbot_out, out.stderr_bytes)
     data: dict[str, Any] = {"action": action, **paths, "before": before, "after": after,
                             "fingerprint_sha256": after and after["fingerprint_sha256"]}
     if out.rc != 0:
