@@ -254,3 +254,25 @@ def test_sigterm_ends_the_run_cleanly_with_valid_json(write, tmp_path: Path):
     document = json.loads(out)
     assert document["exit_code"] == 130
     assert not after.exists()
+
+
+def test_step_mode_asks_for_each_task(write, tmp_path: Path):
+    import subprocess
+    import sys
+
+    log = tmp_path / "log"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - {{name: one, shell: echo one >> {log}}}
+            - {{name: two, shell: echo two >> {log}}}
+            - {{name: three, shell: echo three >> {log}}}
+            - {{name: four, shell: echo four >> {log}}}
+    """)
+    proc = subprocess.run(
+        [sys.executable, "-m", "runbook_engine", "run", str(pb), "-i", LOCAL_INV, "--step"],
+        input="y\nn\nc\n", capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_text().split() == ["one", "three", "four"]
+    assert proc.stdout.count("Perform task:") == 3, "no question after (c)ontinue"
