@@ -28,10 +28,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", dest="check", action="store_true", help="same as --check")
     parser.add_argument("-D", "--diff", action="store_true", help="show differences in files")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more output (-vvv)")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="text for people (default), json: one document on stdout")
+    parser.add_argument("--format", choices=("text", "json", "jsonl"), default="text",
+                        help="text for people (default), json: one document on stdout, "
+                             "jsonl: one event per line as it happens")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
+    parser.add_argument("--report", type=Path, metavar="FILE",
+                        help="write the checks' report: self-contained HTML, or JSON (*.json)")
+    # For the scheduler and the HTTP API, which start runs as child processes.
+    parser.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)
+    parser.add_argument("--run-id", type=_run_id, default=None, help=argparse.SUPPRESS)
     add_run_options(parser)
+
+
+def _run_id(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", text):
+        raise argparse.ArgumentTypeError(f"invalid run id {text!r}")
+    return text
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +93,7 @@ def main(args: argparse.Namespace) -> int:
         forks=max(1, args.forks), check=args.check, diff=args.diff, verbosity=args.verbose,
     )
     apply_run_options(request, args)
+    request.trigger = getattr(args, "trigger", "cli") or "cli"
     prepared = prepare(request)
     if args.syntax_check:
         print(f"playbook: {prepared.playbook.path} — syntax and variables OK")
@@ -116,7 +131,8 @@ def execute(prepared: object, args: argparse.Namespace) -> int:
         prepared.secrets.add(password)  # type: ignore[attr-defined]
     _sigterm_interrupts()
     try:
-        return prepared.run(_sinks(args), confirm=_ask_step)  # type: ignore[attr-defined]
+        return prepared.run(_sinks(args), confirm=_ask_step,  # type: ignore[attr-defined]
+                            run_id=getattr(args, "run_id", None))
     except LockedError as exc:
         print(exc.render(), file=sys.stderr)
         return int(ExitCode.HOST_LOCKED)
@@ -150,6 +166,10 @@ def _sinks(args: argparse.Namespace) -> list:
         from runbook_engine.output.json_sink import JsonSink
 
         sinks.append(JsonSink(sys.stdout))
+    elif args.format == "jsonl":
+        from runbook_engine.output.jsonl import JsonLinesSink
+
+        sinks.append(JsonLinesSink(sys.stdout))
     else:
         from runbook_engine.output.console import ConsoleSink
 
@@ -158,6 +178,16 @@ def _sinks(args: argparse.Namespace) -> list:
         from runbook_engine.output.junit import JunitSink
 
         sinks.append(JunitSink(args.junit))
+    report = getattr(args, "report", None)
+    if report or args.format == "text":
+        from rich.console import Console
+
+        from runbook_engine.output.checks_report import ChecksReport
+
+        # the table of check results follows the recap on a terminal; files on request
+        console = Console() if args.format == "text" else None
+        sinks.append(ChecksReport.for_file(report, console) if report
+                     else ChecksReport(console=console))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         try:
