@@ -104,3 +104,20 @@ def test_restore_check_mode_touches_nothing(target: Target, seaweedfs: SeaweedFS
     assert result.changed and not result.failed
     assert result.msg == f"would restore {made.data['backup']['url']} into {dest}"
     assert target.conn.run(f"test -e {dest}").rc != 0
+
+
+def test_thousands_of_tar_errors_do_not_stall_the_stream(
+    target: Target, seaweedfs: SeaweedFS
+) -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    missing = [f"missing-file-number-{i:05d}" for i in range(4000)]  # ~250 KB of errors
+    result = run_module(
+        "backup",
+        make_ctx(target),
+        {**seaweedfs.s3_args(prefix=prefix, name="noisy"), "root": target.scratch,
+         "paths": missing},
+    )
+    assert result.failed
+    assert "tar failed on" in result.msg and "missing-file-number-03999" in result.msg
+    listed = seaweedfs.client().list_objects_v2(Bucket=seaweedfs.bucket, Prefix=prefix)
+    assert listed.get("KeyCount", 0) == 0
