@@ -96,6 +96,9 @@ def test_health_playbook_reports_and_exits_by_the_worst_check(nginx_tls: NginxTL
     }
     green = _runbook("health-check.yml", tmp_path, extra)
     assert green.returncode == 0, green.stdout + green.stderr  # warnings only
+    strict = _runbook("health-check.yml", tmp_path, extra | {"health_fail_on_warn": True})
+    assert strict.returncode == 4, strict.stdout + strict.stderr
+    assert "soon.test" in strict.stdout and "WARN" in strict.stdout
 
     broken_url = f"http://127.0.0.1:{nginx_tls.http_port}/broken"
     broken = extra | {"health_http": [{"url": broken_url}],
