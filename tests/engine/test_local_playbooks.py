@@ -276,3 +276,22 @@ def test_step_mode_asks_for_each_task(write, tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     assert log.read_text().split() == ["one", "three", "four"]
     assert proc.stdout.count("Perform task:") == 3, "no question after (c)ontinue"
+
+
+def test_checks_report_files(write, runbook, tmp_path: Path):
+    import json
+
+    pb = write("site.yml", """
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - disk_check: {mounts: [/], warn_percent: 99.9, fail_percent: 100}
+            - memory_check: {warn_percent: 99.9, fail_percent: 100}
+    """)
+    html, data = tmp_path / "report.html", tmp_path / "report.json"
+    assert runbook("run", pb, "-i", LOCAL_INV, "--report", html).rc == 0
+    text = html.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "memory" in text and "<script src" not in text
+    assert runbook("run", pb, "-i", LOCAL_INV, "--report", data).rc == 0
+    document = json.loads(data.read_text())
+    assert "localhost" in json.dumps(document) and "memory" in json.dumps(document)
