@@ -36,6 +36,14 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def headline(value: Any) -> str:
+    """The first figure of a value, for narrow places (`percent=41.2, ...` -> `41.2`)."""
+    if isinstance(value, dict):
+        first = next((v for v in value.values() if v is not None), None)
+        return show(first)
+    return show(value)
+
+
 def summary(rows: list[CheckRow]) -> dict[str, int]:
     counts = Counter(r.status for r in rows)
     return {s: counts.get(s, 0) for s in STATUSES}

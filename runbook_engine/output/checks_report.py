@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from runbook_engine.checks import worst
-from runbook_engine.checks.report import CheckRow, as_json, render_html, show, summary
+from runbook_engine.checks.report import CheckRow, as_json, headline, render_html, summary
 from runbook_engine.events import Event
 
 _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
@@ -89,12 +89,12 @@ class ChecksReport:
         counts = summary(self.rows)
         caption = "  ".join(f"{n} {s}" for s, n in counts.items())
         table = Table(title=f"{self.title}: {self.status.upper()}", caption=caption)
-        for column in ("Host", "Check", "Status", "Value", "Threshold", "Detail"):
+        # thresholds and full values are in the JSON / HTML; the detail says it in words
+        for column in ("Host", "Check", "Status", "Value", "Detail"):
             table.add_column(column, overflow="fold")
         for row in self.rows:
             table.add_row(row.host, row.name, f"[{_STYLE.get(row.status, 'red')}]"
-                          f"{row.status.upper()}[/]", show(row.value), show(row.threshold),
-                          row.detail)
+                          f"{row.status.upper()}[/]", headline(row.value), row.detail)
         return table
 
     # -- collection ----------------------------------------------------------------
