@@ -123,15 +123,7 @@ class TaskContext:
         parts.append(command)
         command = " ".join(parts)
         if self.become is not None:
-            b = self.become
-            if b.method != "sudo":
-                raise ModuleFailure(f"become_method {b.method!r} is not supported (use sudo)")
-            prompt = "-S -p ''" if b.password else "-n"
-            flags = f" {b.flags}" if b.flags else ""
-            command = (
-                f"sudo {prompt}{flags} -H -u {shlex.quote(b.user)} -- /bin/sh -c "
-                f"{shlex.quote(command)}"
-            )
+            command = _sudo(self.become, command)
         return command
 
     def run(
@@ -176,6 +168,26 @@ class TaskContext:
         if self.templar is None:
             return value
         return self.templar.render(value, self.vars)
+
+
+def _sudo(become: Become, command: str) -> str:
+    """Wrap a command in sudo. With a password, the first stdin line carries it (see
+    TaskContext.run); it is read by the shell and handed to sudo only if sudo asks, so a
+    NOPASSWD rule or cached credentials never let the command read (and print) it."""
+    if become.method != "sudo":
+        raise ModuleFailure(f"become_method {become.method!r} is not supported (use sudo)")
+    flags = f" {become.flags}" if become.flags else ""
+    user = shlex.quote(become.user)
+    inner = shlex.quote(command)
+    if not become.password:
+        return f"sudo -n{flags} -H -u {user} -- /bin/sh -c {inner}"
+    return (
+        "IFS= read -r _rb_pw; "
+        f"if sudo -n -u {user} true 2>/dev/null; then "
+        f"unset _rb_pw; exec sudo -n{flags} -H -u {user} -- /bin/sh -c {inner}; fi; "
+        "{ printf '%s\\n' \"$_rb_pw\"; unset _rb_pw; exec cat; } | "
+        f"sudo -S -p ''{flags} -H -u {user} -- /bin/sh -c {inner}"
+    )
 
 
 def fail(msg: str, **data: Any) -> Result:

@@ -194,3 +194,33 @@ def test_become_and_run_once_and_delegate(fleet, write, runbook, tmp_path: Path)
     assert result.rc == 0, result.out
     assert all(_read(f"{d}/root") == "root\n" for d in dirs)
     assert local.read_text() == "once\n"
+
+
+def test_become_password_never_reaches_the_command(fleet, write, runbook):
+    hosts, dirs, inv, _ = fleet
+    host = hosts[0]
+    data = yaml.safe_load(inv.read_text())
+    data["all"]["vars"]["ansible_become_password"] = host.password
+    inv.write_text(yaml.safe_dump(data))
+    pb = write("site.yml", f"""
+        - hosts: {host.name}
+          gather_facts: false
+          tasks:
+            - name: root needs no password here (NOPASSWD)
+              command: cat
+              args: {{stdin: payload}}
+              become: true
+              register: as_root
+            - name: daemon needs the password
+              command: whoami
+              become: true
+              become_user: daemon
+              register: as_daemon
+            - assert:
+                that:
+                  - as_root.stdout == 'payload'
+                  - as_daemon.stdout == 'daemon'
+    """)
+    result = runbook("run", pb, "-i", inv, "-v")
+    assert result.rc == 0, result.out
+    assert host.password not in result.out + result.err
