@@ -197,7 +197,7 @@ def test_become_and_run_once_and_delegate(fleet, write, runbook, tmp_path: Path)
 
 
 def test_become_password_never_reaches_the_command(fleet, write, runbook):
-    hosts, dirs, inv, _ = fleet
+    hosts, _dirs, inv, _ = fleet
     host = hosts[0]
     data = yaml.safe_load(inv.read_text())
     data["all"]["vars"]["ansible_become_password"] = host.password
