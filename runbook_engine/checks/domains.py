@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import os
 import re
 import socket
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 IANA_WHOIS = "whois.iana.org"
@@ -33,6 +37,36 @@ class Registration:
 def _data(name: str) -> dict[str, Any]:
     text = resources.files("runbook_engine.checks").joinpath("data", name).read_text()
     return dict(json.loads(text))
+
+
+IANA_BOOTSTRAP_URL = "https://data.iana.org/rdap/dns.json"
+BOOTSTRAP_MAX_AGE = 7 * 86400  # IANA changes it a few times a month at most
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "runbook-engine"
+
+
+def cached_bootstrap(url: str, timeout: float) -> str | None:
+    """A local copy of the bootstrap file at `url`, fetched at most once a week. A failed
+    download falls back to an older copy, then (None) to the shipped subset."""
+    name = "rdap-" + hashlib.sha256(url.encode()).hexdigest()[:16] + ".json"
+    path = cache_dir() / name
+    if path.exists() and time.time() - path.stat().st_mtime < BOOTSTRAP_MAX_AGE:
+        return str(path)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            body = resp.read(4 * 1024 * 1024)
+        if not isinstance(json.loads(body).get("services"), list):
+            raise ValueError("not an RDAP bootstrap file")
+    except (OSError, ValueError):
+        return str(path) if path.exists() else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(body)
+    partial.replace(path)
+    return str(path)
 
 
 def rdap_base(tld: str, bootstrap_file: str | None = None) -> str | None:

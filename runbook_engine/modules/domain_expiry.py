@@ -14,8 +14,10 @@ from pydantic import Field
 
 from runbook_engine.checks import check_item, check_result, status_below
 from runbook_engine.checks.domains import (
+    IANA_BOOTSTRAP_URL,
     DomainLookupError,
     Registration,
+    cached_bootstrap,
     rdap_base,
     rdap_lookup,
     whois_lookup,
@@ -31,6 +33,8 @@ class Args(ModuleArgs):
     fail_days: float = 7
     rdap_url: str | None = Field(None, description="RDAP base URL, instead of the bootstrap")
     bootstrap_file: str | None = Field(None, description="a newer IANA dns.json to use")
+    bootstrap_url: str | None = Field(
+        None, description=f"fetch the bootstrap (e.g. {IANA_BOOTSTRAP_URL}), cached a week")
     whois_server: str | None = Field(
         None, description="host or host:port for TLDs without RDAP (default: shipped list)")
     whois_port: int = 43
@@ -38,7 +42,10 @@ class Args(ModuleArgs):
 
 
 def _lookup(args: Args, domain: str) -> Registration:
-    base = args.rdap_url or rdap_base(domain.rsplit(".", 1)[-1], args.bootstrap_file)
+    bootstrap = args.bootstrap_file
+    if bootstrap is None and args.bootstrap_url:
+        bootstrap = cached_bootstrap(args.bootstrap_url, args.timeout)
+    base = args.rdap_url or rdap_base(domain.rsplit(".", 1)[-1], bootstrap)
     if base is None:
         return whois_lookup(domain, args.whois_server, args.whois_port, args.timeout)
     return rdap_lookup(domain, base, args.timeout)

@@ -77,3 +77,29 @@ def test_shipped_bootstrap_covers_common_tlds() -> None:
     assert rdap_base("com") == "https://rdap.verisign.com/com/v1/"
     assert rdap_base("org") is not None and rdap_base("dev") is not None
     assert rdap_base("io") is None  # -> WHOIS
+
+
+def test_bootstrap_fetched_once_then_cached_for_a_week(
+    controller: Target, rdap_server: RdapServer, tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+    import time
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = _expiry(controller, "healthy.com", bootstrap_url=rdap_server.bootstrap_url)
+    assert not first.failed, first.msg
+    [cached] = (tmp_path / "cache" / "runbook-engine").glob("rdap-*.json")
+    # The cached copy is used as long as it is fresh: point .com at a dead server in it.
+    cached.write_text('{"services": [[["com"], ["http://127.0.0.1:9/"]]]}')
+    from_cache = _expiry(controller, "healthy.com", bootstrap_url=rdap_server.bootstrap_url,
+                         timeout=2)
+    assert from_cache.failed and "http://127.0.0.1:9/domain/healthy.com" in from_cache.msg
+    week_ago = time.time() - 8 * 86400
+    os.utime(cached, (week_ago, week_ago))
+    refreshed = _expiry(controller, "healthy.com", bootstrap_url=rdap_server.bootstrap_url)
+    assert not refreshed.failed, refreshed.msg
+    # a bootstrap URL that never answered and has no copy: the shipped subset is used
+    from runbook_engine.checks.domains import cached_bootstrap
+
+    assert cached_bootstrap("http://127.0.0.1:9/dns.json", timeout=2) is None
