@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from runbook_engine.errors import ModuleFailure
+from runbook_engine.errors import ModuleFailure, RunbookError
 from runbook_engine.modules import restore
 from runbook_engine.modules.base import ModuleArgs, Result, TaskContext
 from runbook_engine.s3 import catalog, gfs
@@ -110,24 +110,51 @@ def run(ctx: TaskContext, args: Args) -> Result:
         return Result(changed=False, msg=f"would drill {where} on {ctx.host}")
     drill: dict[str, Any] = {"key": backup.key, "url": where, "rpo_seconds": round(rpo)}
     drill["backup_time"] = backup.id.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    scratch = Scratch()
+    try:
+        result = _drill(ctx, args, client, backup, drill, scratch, rpo)
+    finally:
+        problem = "" if args.keep_scratch else _clean_up(ctx, args, scratch)
+    if problem:
+        result.failed = True
+        result.msg += f"; clean-up failed: {problem}"
+    elif args.keep_scratch:
+        result.msg += f"; scratch kept: {scratch.directory or scratch.database}"
+    return result
+
+
+@dataclass
+class Scratch:
+    """What the drill created on the host, to remove afterwards."""
+
+    directory: str | None = None
+    database: str | None = None
+
+
+def _drill(
+    ctx: TaskContext,
+    args: Args,
+    client: Any,
+    backup: catalog.StoredBackup,
+    drill: dict[str, Any],
+    scratch: Scratch,
+    rpo: float,
+) -> Result:
+    where = drill["url"]
     checks: list[Check] = []
     started = time.monotonic()
-    scratch = database = None
     try:
         if backup.id.is_archive:
-            scratch = _make_scratch(ctx, args.scratch_dir)
-            restore.restore_into(ctx, client, args, backup, scratch, None, False)
+            scratch.directory = _make_scratch(ctx, args.scratch_dir)
+            restore.restore_into(ctx, client, args, backup, scratch.directory, None, False)
         else:
-            database = f"runbook_drill_{uuid.uuid4().hex[:12]}"
-            restore.restore_into(ctx, client, args, backup, None, database, True)
+            scratch.database = f"runbook_drill_{uuid.uuid4().hex[:12]}"
+            restore.restore_into(ctx, client, args, backup, None, scratch.database, True)
         drill["rto_seconds"] = round(time.monotonic() - started, 3)
-        checks = _run_checks(ctx, args, scratch, database, rpo)
+        checks = _run_checks(ctx, args, scratch, backup, rpo)
     except ModuleFailure as exc:
         drill.update(passed=False, checks=[c.as_dict() for c in checks])
         return _failed(f"restore drill FAILED for {where}: {exc}", drill)
-    finally:
-        if not args.keep_scratch:
-            _clean_up(ctx, args, scratch, database)
     passed = all(c.ok for c in checks)
     drill.update(passed=passed, checks=[c.as_dict() for c in checks])
     summary = (
@@ -161,16 +188,26 @@ def _make_scratch(ctx: TaskContext, base: str | None) -> str:
     return made.stdout.strip()
 
 
-def _clean_up(ctx: TaskContext, args: Args, scratch: str | None, database: str | None) -> None:
-    if scratch:
-        ctx.run(["rm", "-rf", "--", scratch])
-    if database:
-        admin = args.db(args.maintenance_db).admin_command("drop", database)
-        run_fed(ctx, admin, args.password)
+def _clean_up(ctx: TaskContext, args: Args, scratch: Scratch) -> str:
+    """Remove the scratch directory / database; returns what could not be removed."""
+    problems: list[str] = []
+    try:
+        if scratch.directory:
+            done = ctx.run(["rm", "-rf", "--", scratch.directory])
+            if done.rc != 0:
+                problems.append(f"{scratch.directory}: {done.stderr.strip()}")
+        if scratch.database:
+            admin = args.db(args.maintenance_db).admin_command("drop", scratch.database)
+            done = run_fed(ctx, admin, args.password)
+            if done.rc != 0:
+                problems.append(f"database {scratch.database}: {done.stderr.strip()}")
+    except RunbookError as exc:  # the host went away: say so, keep the drill's own verdict
+        problems.append(str(exc))
+    return "; ".join(problems)
 
 
 def _run_checks(
-    ctx: TaskContext, args: Args, scratch: str | None, database: str | None, rpo: float
+    ctx: TaskContext, args: Args, scratch: Scratch, backup: catalog.StoredBackup, rpo: float
 ) -> list[Check]:
     checks: list[Check] = []
     if args.max_age:
@@ -178,12 +215,17 @@ def _run_checks(
         checks.append(
             Check("backup age", rpo <= limit, f"{_human(rpo)} (limit {args.max_age})")
         )
-    if scratch:
-        checks += _file_checks(ctx, args, scratch)
-    if database:
-        checks += [_sql_check(ctx, args, database, check) for check in args.sql_checks]
+    file_checks = args.files_exist or args.expect_files is not None or args.min_files is not None
+    if scratch.directory:
+        checks += _file_checks(ctx, args, scratch.directory)
+        if args.sql_checks:
+            checks.append(Check("sql checks", False, f"{backup.key} is a file archive"))
+    if scratch.database:
+        checks += [_sql_check(ctx, args, scratch.database, c) for c in args.sql_checks]
+        if file_checks:
+            checks.append(Check("file checks", False, f"{backup.key} is a database dump"))
     if args.command:
-        checks.append(_command_check(ctx, args.command, scratch, database))
+        checks.append(_command_check(ctx, args.command, scratch.directory, scratch.database))
     return checks
 
 

@@ -102,3 +102,26 @@ def test_drill_of_a_named_backup(target: Target, seaweedfs: SeaweedFS) -> None:
     })
     assert not result.failed, result.msg
     assert result.data["drill"]["key"] == key
+
+
+def test_checks_that_cannot_apply_fail_the_drill(target: Target, seaweedfs: SeaweedFS) -> None:
+    s3, key = _backed_up(target, seaweedfs)
+    result = run_module("restore_drill", make_ctx(target), {
+        **s3, "scratch_dir": f"{target.scratch}/drills",
+        "sql_checks": [{"table": "orders"}],
+    })
+    assert result.failed
+    assert f"sql checks: {key} is a file archive" in result.msg
+    assert _leftovers(target) == ""
+
+
+def test_keep_scratch_leaves_the_restored_tree(target: Target, seaweedfs: SeaweedFS) -> None:
+    s3, _ = _backed_up(target, seaweedfs)
+    result = run_module("restore_drill", make_ctx(target), {
+        **s3, "scratch_dir": f"{target.scratch}/drills", "keep_scratch": True,
+        "files_exist": ["health"],
+    })
+    assert not result.failed, result.msg
+    kept = result.msg.rsplit("scratch kept: ", 1)[1]
+    assert target.conn.run(f"test -f {kept}/health").rc == 0
+    target.conn.run(f"rm -rf {kept}")
