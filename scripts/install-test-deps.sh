@@ -4,7 +4,8 @@ set -euo pipefail
 packages=(openssh-server openssh-client sudo nftables iproute2 zstd unzip
           pebble certbot nginx-light redis-server postgresql
           php-cli php-sqlite3 php-xml php-mbstring php-zip php-curl
-          cron curl openssl)
+          cron curl openssl
+          mariadb-server mariadb-client)  # mysqldump path of the backup module
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
