@@ -25,10 +25,11 @@ NO_LOG_MSG = "the output has been hidden due to 'no_log: true' for this result"
 @dataclass(slots=True)
 class ItemResult:
     result: Result
-    item_label: Any = None
+    item_label: Any = None  # what is shown (loop_control.label)
     has_item: bool = False
     duration: float = 0.0
     ignored: bool = False
+    item: Any = None  # the loop item itself, as registered
 
 
 @dataclass(slots=True)
@@ -186,7 +187,7 @@ class TaskRunner:
                 ignored = False
         if result.unreachable and task.ignore_unreachable:
             ignored = True
-        return ItemResult(result, label, has_item, time.monotonic() - started, ignored)
+        return ItemResult(result, label, has_item, time.monotonic() - started, ignored, item)
 
     def _attempts(self, task: Task, host: HostState, variables: Any) -> Result:
         retries = int(self.templar.render(task.retries, variables) or 0) if task.retries else 0
@@ -340,8 +341,10 @@ class TaskRunner:
 
     def _item_registered(self, task: Task, item: ItemResult) -> dict[str, Any]:
         value = item.result.registered()
-        value[task.loop_control.loop_var] = item.item_label
-        value["item"] = item.item_label
+        value[task.loop_control.loop_var] = item.item
+        value["item"] = item.item
+        if task.loop_control.label is not None:
+            value["_label"] = item.item_label
         return value
 
     def _no_log(self, task: Task, variables: Any) -> bool:

@@ -295,3 +295,22 @@ def test_checks_report_files(write, runbook, tmp_path: Path):
     assert runbook("run", pb, "-i", LOCAL_INV, "--report", data).rc == 0
     document = json.loads(data.read_text())
     assert "localhost" in json.dumps(document) and "memory" in json.dumps(document)
+
+
+def test_registered_loop_results_keep_the_item_not_the_label(write, runbook, tmp_path: Path):
+    out = tmp_path / "out"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: echo {{{{ item.name }}}}
+              loop: [{{name: a, size: 1}}, {{name: b, size: 2}}]
+              loop_control:
+                label: "{{{{ item.name }}}}"
+              register: r
+            - shell: echo "{{{{ r.results | map(attribute='item.size') | join(',') }}}}" > {out}
+    """)
+    result = runbook("run", pb, "-i", LOCAL_INV)
+    assert result.rc == 0, result.out
+    assert out.read_text() == "1,2\n"
+    assert "(item=a)" in result.out, "the label is what is shown"
