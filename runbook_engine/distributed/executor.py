@@ -1,0 +1,280 @@
+"""The controller side: `celery_task_executor(prepared)` returns the TaskExecutor that
+sends each (task, host) call to a worker and waits for its reply.
+
+Per call, the message carries (sealed): the host's facts, registered variables and
+notified handlers, its inventory variables (and its delegate's), the include variables,
+the vault passwords and which task of which bundle to run. The inventory skeleton, the
+run's options and the host lists live once per run in Redis as sealed blobs. The reply
+carries the Outcome and the state delta, which is applied here exactly as
+TaskRunner.execute would have applied it locally.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import threading
+import time
+import uuid
+from typing import Any
+
+from runbook_engine.distributed import codec, protocol
+from runbook_engine.distributed.bundle import build_bundle
+from runbook_engine.distributed.sealing import sealer_from_env
+from runbook_engine.errors import InputError
+from runbook_engine.executor.runner import HostState, PlayRun, local_task_executor
+from runbook_engine.executor.task_runner import ItemResult, Outcome
+from runbook_engine.loader.model import Task
+from runbook_engine.modules.base import Result
+from runbook_engine.templating import TemplateError
+
+
+class BrokerGone(Exception):
+    pass
+
+
+class WorkerLost(Exception):
+    def __init__(self, worker: str) -> None:
+        super().__init__(worker)
+        self.worker = worker
+
+
+class NoWorker(Exception):
+    pass
+
+
+def _failed(msg: str, **data: Any) -> Outcome:
+    return Outcome(failed=True, items=[ItemResult(Result(failed=True, msg=msg, data=data))])
+
+
+def safe_url(url: str) -> str:
+    from kombu.utils.url import maybe_sanitize_url
+
+    return str(maybe_sanitize_url(url))
+
+
+class CeleryTaskExecutor:
+    def __init__(self, prepared: Any, broker: str | None = None) -> None:
+        import redis
+
+        self.prepared = prepared
+        self.url = protocol.broker_url(broker)
+        self.sealer = sealer_from_env()
+        self.redis = protocol.redis_client(self.url)
+        try:
+            self.redis.ping()
+        except redis.RedisError as exc:
+            raise InputError(f"cannot reach the broker {safe_url(self.url)}: {exc}",
+                             hint=f"start Redis there, or set {protocol.BROKER_ENV}") from None
+        self.app = protocol.make_app(self.url)
+        self.bundle = build_bundle(prepared.playbook)
+        key = protocol.bundle_key(self.bundle.sha256)
+        if not self.redis.set(key, self.sealer.seal_bytes(self.bundle.data),
+                              nx=True, ex=protocol.BUNDLE_TTL):
+            self.redis.expire(key, protocol.BUNDLE_TTL)
+        # Other hosts' variables and facts travel only when something may read them.
+        self.ships_hostvars = b"hostvars" in self.bundle.data
+        self.broken: str | None = None
+        self._sent_blobs: set[str] = set()
+        self._shared: str | None = None
+        self._vault: list[list[str]] | None = None
+        self._publish_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+
+    # -- the TaskExecutor call ------------------------------------------------------------
+    def __call__(self, run: PlayRun, task: Task, state: HostState,
+                 extra: dict[str, Any]) -> Outcome:
+        if _runs_on_controller(task):
+            return local_task_executor(run, task, state, extra)
+        if self.broken:
+            return _failed(self.broken)
+        job = uuid.uuid4().hex
+        try:
+            self._publish(job, self._payload(run, task, state, extra))
+            reply = self._wait(job)
+            self._forget(job)
+        except BrokerGone as exc:
+            return self._break(run, str(exc))
+        except WorkerLost as exc:
+            return _failed(
+                f"worker lost while running '{task.display_name}' on {state.name}: worker "
+                f"{exc.worker} stopped answering; the task may have partly run "
+                "(`runbook resume` runs it again)",
+                worker=exc.worker, interrupted=True)
+        except NoWorker as exc:
+            return _failed(str(exc))
+        if "error" in reply:
+            return _failed(f"worker {reply['worker']}: {reply['error']}", worker=reply["worker"])
+        return self._apply(run, state, reply)
+
+    # -- building the message ---------------------------------------------------------------
+    def _payload(self, run: PlayRun, task: Task, state: HostState,
+                 extra: dict[str, Any]) -> dict[str, Any]:
+        runner = run.runner
+        inventory = runner.inventory
+        targets = {state.name, *self._delegate(run, task, state, extra)}
+        other_facts: dict[str, Any] = {}
+        if self.ships_hostvars:
+            targets |= set(run.batch)
+            other_facts = {h: runner.hosts[h].facts for h in run.hosts
+                           if h != state.name and h in runner.hosts}
+        host_vars = {}
+        for name in targets:
+            try:
+                host_vars[name] = inventory.host_vars(name)
+            except InputError:
+                pass  # a delegate outside the inventory: the worker fails as locally
+        return {
+            "bundle": self.bundle.sha256,
+            "load_vars": self.prepared.extra_vars,
+            "vault": self._vault_passwords(),
+            "shared": self._shared_blob(run),
+            "play": runner.playbook.plays.index(run.play),
+            "play_hosts": self._blob(run.hosts),
+            "batch": self._blob(run.batch),
+            "task_id": task.task_id,
+            "host": state.name,
+            "host_vars": host_vars,
+            "facts": state.facts,
+            "secret_facts": sorted(state.secret_facts),
+            "notified": sorted(state.notified),
+            "other_facts": other_facts,
+            "extra": extra,
+        }
+
+    def _delegate(self, run: PlayRun, task: Task, state: HostState,
+                  extra: dict[str, Any]) -> list[str]:
+        if not task.delegate_to:
+            return []
+        try:
+            return [str(run.templar.render(task.delegate_to, run.variables(state, task, extra)))]
+        except TemplateError:
+            return []
+
+    def _vault_passwords(self) -> list[list[str]]:
+        if self._vault is None:
+            secrets = self.prepared.vault._vault_secrets()  # the run's own, asked once
+            self._vault = [[s.vault_id, base64.b64encode(s.password).decode()]
+                           for s in secrets.secrets]
+        return self._vault
+
+    def _shared_blob(self, run: PlayRun) -> str:
+        if self._shared is None:
+            runner = run.runner
+            options = runner.options
+            self._shared = self._blob({
+                "hosts": list(runner.inventory.hosts),
+                "groups": runner.inventory.groups,
+                "options": {
+                    "check": options.check, "diff": options.diff,
+                    "verbosity": options.verbosity, "run_id": runner.run_id,
+                    "extra_vars": options.extra_vars,
+                    "preapproved": sorted(options.preapproved),
+                },
+            })
+        return self._shared
+
+    def _blob(self, value: Any) -> str:
+        digest = hashlib.sha256(codec.dumps(value).encode()).hexdigest()
+        with self._state_lock:
+            if digest in self._sent_blobs:
+                return digest
+        self.redis.set(protocol.blob_key(digest), self.sealer.seal(value), ex=protocol.JOB_TTL)
+        with self._state_lock:
+            self._sent_blobs.add(digest)
+        return digest
+
+    # -- the round trip -----------------------------------------------------------------------
+    def _publish(self, job: str, payload: dict[str, Any]) -> None:
+        token = self.sealer.seal(payload)
+        try:
+            with self._publish_lock:  # one producer connection, used by one thread at a time
+                self.app.send_task(
+                    protocol.TASK_NAME, args=[job, token], queue=protocol.QUEUE, retry=True,
+                    retry_policy={"max_retries": 2, "interval_start": 0.5,
+                                  "interval_step": 1, "interval_max": 2})
+        except Exception as exc:
+            raise BrokerGone(self._gone_message(exc)) from None
+
+    def _wait(self, job: str) -> dict[str, Any]:
+        import redis
+
+        reply_key, claim_key = protocol.reply_key(job), protocol.claim_key(job)
+        idle_since = time.monotonic()
+        broken_since: float | None = None
+        while True:
+            try:
+                got = self.redis.blpop([reply_key], timeout=protocol.POLL)
+                if got is not None:
+                    return dict(self.sealer.open(got[1]))
+                owner = self.redis.get(claim_key)
+                if owner is not None:
+                    if not self.redis.exists(protocol.worker_key(owner.decode())):
+                        last = self.redis.lpop(reply_key)  # it may have answered just now
+                        if last is not None:
+                            return dict(self.sealer.open(last))
+                        raise WorkerLost(owner.decode())
+                elif self._workers_alive():
+                    idle_since = time.monotonic()
+                elif (time.monotonic() - idle_since > protocol.NO_WORKER_WAIT
+                      and self.redis.set(claim_key, protocol.ABANDONED, nx=True,
+                                         ex=protocol.JOB_TTL)):
+                    raise NoWorker(
+                        f"no runbook worker is alive on {safe_url(self.url)} (waited "
+                        f"{protocol.NO_WORKER_WAIT:.0f} s): start one with `runbook worker`")
+                broken_since = None
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                now = time.monotonic()
+                broken_since = broken_since or now
+                if now - broken_since > protocol.BROKER_GRACE:
+                    raise BrokerGone(self._gone_message(exc)) from None
+                time.sleep(0.2)
+
+    def _forget(self, job: str) -> None:
+        import redis
+
+        with contextlib.suppress(redis.RedisError):
+            self.redis.delete(protocol.claim_key(job))
+
+    def _workers_alive(self) -> bool:
+        return any(True for _ in self.redis.scan_iter(protocol.worker_key("*"), count=100))
+
+    def _gone_message(self, exc: BaseException) -> str:
+        return (f"the broker {safe_url(self.url)} went away: {type(exc).__name__}: {exc}; "
+                "the run stops (`runbook resume` continues it once Redis is back)")
+
+    def _break(self, run: PlayRun, msg: str) -> Outcome:
+        with self._state_lock:
+            first = self.broken is None
+            self.broken = self.broken or msg
+        if first:
+            run.bus.emit("warning", msg=msg)
+        return _failed(msg)
+
+    # -- applying the reply ----------------------------------------------------------------------
+    def _apply(self, run: PlayRun, state: HostState, reply: dict[str, Any]) -> Outcome:
+        for secret in reply["secrets"]:
+            run.secrets.add(secret)
+        state.facts.update(reply["facts"])
+        state.secret_facts = set(reply["secret_facts"])
+        state.notified = set(reply["notified"])
+        for kind, data in reply["events"]:
+            run.bus.emit(kind, **run.secrets.mask(data))
+        return codec.outcome_from_plain(reply["outcome"])
+
+
+def _runs_on_controller(task: Task) -> bool:
+    """Includes only render templates; run-once modules (pause, approve) need the
+    controller's terminal and state store."""
+    if task.kind == "include":
+        return True
+    if task.kind != "task" or not task.module:
+        return False
+    from runbook_engine.modules import load_module
+
+    return bool(getattr(load_module(task.module), "RUN_ONCE", False))
+
+
+def celery_task_executor(prepared: Any) -> CeleryTaskExecutor:
+    return CeleryTaskExecutor(prepared)
