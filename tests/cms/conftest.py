@@ -51,9 +51,14 @@ class CliResult:
 
 
 @pytest.fixture
-def runbook_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
-    """Run the `runbook` CLI in this process; returns rc, stdout, stderr."""
+def runbook_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Callable[..., CliResult]:
+    """Run the `runbook` CLI in this process (run journal in the test's own directory);
+    returns rc, stdout, stderr."""
     from runbook_engine.cli import main
+
+    monkeypatch.setenv("RUNBOOK_STATE_DIR", str(tmp_path / "state"))
 
     def _run(*args: str | Path) -> CliResult:
         rc = main([str(a) for a in args])

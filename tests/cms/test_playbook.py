@@ -4,6 +4,7 @@ core and a plugin, and a failed canary that is rolled back and stops the rollout
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,14 @@ import yaml
 
 from tests.cms.conftest import CliResult
 from tests.fixtures.sshd import SSHHost
-from tests.fixtures.wordpress import WordPressBuilds, WordPressSite, plugin_zip, read_tree
+from tests.fixtures.wordpress import (
+    WordPressBuilds,
+    WordPressSite,
+    database_rows,
+    option,
+    plugin_zip,
+    read_tree,
+)
 
 PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks/cms-update.yml"
 
@@ -44,6 +52,14 @@ def inventory(path: Path, hosts: list[SSHHost], sites: list[WordPressSite],
     data = {"all": {"vars": common, "children": {"wordpress": {"hosts": members}}}}
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def journal_steps(runbook_cli: Callable[..., CliResult], host: str) -> list[tuple[str, str, str]]:
+    """(task name, status, msg) of the last run's non-skipped steps on `host`, in order."""
+    shown = runbook_cli("show", "last", "--format", "json", "--host", host)
+    assert shown.rc == 0, shown.err
+    rows = json.loads(shown.out)["tasks"]
+    return [(r["task_name"], r["status"], r["msg"]) for r in rows if r["status"] != "skipped"]
 
 
 def common_vars(builds: WordPressBuilds, plugin: Path) -> dict[str, Any]:
@@ -99,6 +115,8 @@ def test_failed_canary_is_rolled_back_and_stops_the_rollout(
                        extra_php="rb_hello_undefined_function();")  # fmt: skip
     inv = inventory(tmp_path / "inv.yml", hosts, sites, common_vars(wp_builds, fatal))
     untouched = read_tree(sites[1].root)
+    rows_before = database_rows(sites[0].root)
+    assert option(rows_before, "db_version") == "56657"
 
     done = runbook_cli("run", PLAYBOOK, "-i", inv)
     assert done.rc == 4, done.out + done.err
@@ -112,6 +130,72 @@ def test_failed_canary_is_rolled_back_and_stops_the_rollout(
     status, body = canary.get("/?p=1")
     assert status == 200 and 'name="rb-hello" content="1.0"' in body
     assert not canary.maintenance_on()
+    # The 6.5 database upgrade (db_version 57155) was undone with the files.
+    steps = journal_steps(runbook_cli, "testhost1")
+    assert [name for name, _status, _msg in steps] == [
+        "Pre-flight (PHP, disk space, checksums, the site answers)",
+        f"Back up files and database to {canary.root.parent}/backups",
+        "Maintenance mode on",
+        "Update WordPress core",
+        "Upgrade the database",
+        "Update plugins",
+        "Update themes",  # an empty loop: recorded, nothing done
+        "Maintenance mode off",
+        "Health check after the update",
+        "Roll back from the local backup",
+        "Health check after the rollback",
+        "The update failed and was rolled back",
+        "Maintenance mode is off, whatever happened",
+    ]
+    messages = {name: (status, msg) for name, status, msg in steps}
+    assert messages["Upgrade the database"] == ("changed", "updated db_version 56657 -> 57155")
+    assert messages["Health check after the update"][0] == "failed"
+    assert "PHP fatal" in messages["Health check after the update"][1]
+    assert messages["Health check after the rollback"][1].startswith("healthy (WordPress 6.4.5")
+    assert database_rows(canary.root) == rows_before
     # The rollout stopped after the canary: the second site was never touched.
     assert read_tree(second.root) == untouched
     assert not (second.root.parent / "backups").exists()
+
+
+def test_broken_release_from_s3_rolled_back_from_the_s3_backup(
+    ssh_hosts: list[SSHHost], wordpress_site: Callable[..., WordPressSite],
+    wp_builds: WordPressBuilds, runbook_cli: Callable[..., CliResult], tmp_path: Path,
+    seaweedfs: Any, broken_core_zip: Path,
+) -> None:  # fmt: skip
+    """The release comes from S3, the pre-update backup goes to S3 (the backup module) and
+    the rollback comes back from it (the restore module)."""
+    hosts = ssh_hosts[:1]
+    sites = sites_on(hosts, wordpress_site, "s3")
+    s3 = seaweedfs.s3_args()
+    access = {k: s3[k] for k in ("endpoint_url", "region", "access_key", "secret_key")}
+    seaweedfs.client().put_object(Bucket=s3["bucket"], Key="releases/wordpress-6.5.5.zip",
+                                  Body=broken_core_zip.read_bytes())  # fmt: skip
+    common = {
+        "wordpress_core_src": f"s3://{s3['bucket']}/releases/wordpress-6.5.5.zip",
+        "wordpress_release_s3": access,
+        "wordpress_backup": "s3",
+        "wordpress_backup_name": "wp-site",
+        "wordpress_backup_s3": {**access, "bucket": s3["bucket"], "prefix": "cms-tests"},
+        "wordpress_pages": ["/?p=1"],
+    }
+    inv = inventory(tmp_path / "inv.yml", hosts, sites, common)
+    site = sites[0]
+    before = read_tree(site.root)
+    rows_before = database_rows(site.root)
+
+    done = runbook_cli("run", PLAYBOOK, "-i", inv)
+    assert done.rc == 4, done.out + done.err
+    assert "failed and was rolled back to 6.4.5" in done.out
+    assert database_rows(site.root) == rows_before
+    assert str(s3["secret_key"]) not in done.out + done.err
+
+    listed = seaweedfs.client().list_objects_v2(Bucket=s3["bucket"], Prefix="cms-tests/")
+    assert any("wp-site-" in o["Key"] for o in listed.get("Contents", []))
+    assert site.served_version() == "6.4.5"
+    assert not site.maintenance_on()
+    after = read_tree(site.root)
+    assert sorted(after) == sorted(before)  # the broken release's new files are gone
+    changed = [name for name in before if after[name] != before[name]]
+    assert changed in ([], ["wp-content/database/.ht.sqlite"])  # health checks visit the site
+    assert not Path(f"{site.root.parent}/backups/restore-staging").exists()
