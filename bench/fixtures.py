@@ -8,8 +8,10 @@ import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tests.fixtures.sshd import SSHHost
+if TYPE_CHECKING:  # the floor imports this module: keep pytest out of its start-up
+    from tests.fixtures.sshd import SSHHost
 
 WORKLOAD = Path(__file__).resolve().parent / "workload"
 PLAYBOOK = WORKLOAD / "playbook.yml"

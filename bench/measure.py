@@ -37,10 +37,11 @@ class Measurement:
     cpu: float  # seconds, user + sys of the tool and everything it started
     peak_rss_mb: float
     log: str  # path of stdout+stderr
+    loadavg: float = 0.0  # 1-minute load average right after the run (machine noise)
 
     def as_dict(self) -> dict[str, float | int | str]:
         return {"rc": self.rc, "wall": self.wall, "cpu": self.cpu,
-                "peak_rss_mb": self.peak_rss_mb, "log": self.log}
+                "peak_rss_mb": self.peak_rss_mb, "loadavg": self.loadavg, "log": self.log}
 
 
 def _children(pid: int) -> list[int]:

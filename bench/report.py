@@ -89,3 +89,15 @@ def targets(n: int, summary: dict[str, dict[str, Any]], startup: dict[str, float
 def targets_text(rows: list[tuple[str, str, bool | None]]) -> str:
     mark = {True: "met", False: "MISSED", None: "n/a"}
     return "\n".join(f"  {name:38} {got:>24}  {mark[ok]}" for name, got, ok in rows)
+
+
+def marginal_cpu(results: dict[str, Any], tool: str = "runbook") -> float | None:
+    """CPU ms per extra task-host: start-up cost cancels out between two host counts."""
+    points = sorted(
+        (int(n), r["summary"][tool]["first_cpu"]) for n, r in results.items()
+        if tool in r["summary"] and r["summary"][tool]["first_cpu"] is not None
+    )
+    if len(points) < 2 or points[-1][0] == points[0][0]:
+        return None
+    (n0, c0), (n1, c1) = points[0], points[-1]
+    return (c1 - c0) * 1000 / (TASKS * (n1 - n0))

@@ -40,6 +40,7 @@ def one_run(tool: str, targets: list[Target], work: Path, cert: Path, keep: set[
     prepare(targets, tool, cert)
     inv = tools.invocation(tool, work, targets, min(len(targets), MAX_PARALLEL))
     out: dict[str, Any] = {}
+    out["loadavg_before"] = os.getloadavg()[0]
     for phase in ("first", "rerun") if rerun else ("first",):
         m, _ = measure.run_measured(inv.argv, env=inv.env, cwd=inv.cwd,
                                     log=work / f"{phase}.log", keep=keep, timeout=timeout)
@@ -53,6 +54,7 @@ def one_run(tool: str, targets: list[Target], work: Path, cert: Path, keep: set[
         errors = verify(targets, tool, cert)
         if errors:
             return {"failed": f"{phase} run left a wrong state: {errors[:3]}"}
+        m.loadavg = os.getloadavg()[0]
         out[phase] = m.as_dict()
     return out
 
@@ -169,6 +171,11 @@ def main(argv: list[str]) -> int:
     rows = report.targets(n, summary, data.get("startup", {}))
     data["targets"] = [{"target": a, "measured": b, "met": c} for a, b, c in rows]
     print(f"\nTargets at {n} hosts:\n{report.targets_text(rows)}")
+    marginal = report.marginal_cpu(data["results"])
+    if marginal is not None:
+        data["runbook_marginal_cpu_ms_per_task_host"] = marginal
+        print(f"runbook marginal CPU (between the smallest and largest host count): "
+              f"{marginal:.2f} ms per task per host")
     if args.scale and len(counts) == 2 and "runbook" in summary:
         lo = data["results"][str(counts[0])]["summary"]["runbook"]["first_peak_rss_mb"]
         hi = summary["runbook"]["first_peak_rss_mb"]
