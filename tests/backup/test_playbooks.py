@@ -15,10 +15,10 @@ from tests.conftest import REPO_ROOT
 from tests.fixtures.seaweedfs import ADMIN_SECRET, READONLY_SECRET, SeaweedFS
 
 
-def _runbook(playbook: str, inventory: Path) -> subprocess.CompletedProcess[str]:
+def _runbook(playbook: str, inventory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "runbook_engine", "run", str(REPO_ROOT / playbook),
-         "-i", str(inventory)],
+         "-i", str(inventory), *extra],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
     )
 
@@ -66,6 +66,10 @@ def test_backup_and_drill_playbooks(tmp_path: Path, seaweedfs: SeaweedFS) -> Non
     prefix = unique_prefix()
     inventory = _inventory(tmp_path, seaweedfs, prefix, site)
 
+    planned = _runbook("playbooks/backup.yml", inventory, "--check")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert keys_under(seaweedfs.client(), seaweedfs.bucket, prefix) == set()
+
     backup = _runbook("playbooks/backup.yml", inventory)
     assert backup.returncode == 0, backup.stdout + backup.stderr
     keys = keys_under(seaweedfs.client(), seaweedfs.bucket, f"{prefix}/app1/")
@@ -87,6 +91,6 @@ def test_backup_and_drill_playbooks(tmp_path: Path, seaweedfs: SeaweedFS) -> Non
     broken = _runbook("playbooks/restore-drill.yml", inventory)
     assert broken.returncode == 4, broken.stdout + broken.stderr
     assert f"{key} is corrupted" in broken.stdout
-    for run in (backup, drill, broken):
+    for run in (planned, backup, drill, broken):
         assert ADMIN_SECRET not in run.stdout + run.stderr
         assert READONLY_SECRET not in run.stdout + run.stderr
