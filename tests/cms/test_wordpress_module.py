@@ -3,6 +3,8 @@ SSH: core 6.4 -> 6.5, plugin updates, maintenance mode, health, backup and rollb
 
 from __future__ import annotations
 
+import hashlib
+import zipfile
 from pathlib import Path
 
 from tests.cms.conftest import WpTarget
@@ -77,8 +79,6 @@ def test_plugin_archive_already_on_the_host(wp_target: WpTarget, tmp_path: Path)
     done = wp(wp_target, site.root, "update_plugin", src=on_host, remote_src=True,
               checksum="sha256:" + "0" * 64)  # fmt: skip
     assert done.failed and "sha256" in done.msg
-    import hashlib
-
     digest = hashlib.sha256(local.read_bytes()).hexdigest()
     done = wp(wp_target, site.root, "update_plugin", src=on_host, remote_src=True,
               checksum=f"sha256:{digest}")  # fmt: skip
@@ -129,3 +129,43 @@ def test_preflight_reports_each_check(wp_target: WpTarget):
                  verify_checksums=True)  # fmt: skip
     assert refused.failed
     assert {c["check"] for c in refused.data["checks"] if not c["ok"]} == {"php", "checksums"}
+
+
+def theme_zip(site_root: Path, dest: Path, version: str) -> Path:
+    """The site's own twentytwentyfour theme, re-packed with another version number."""
+    theme = site_root / "wp-content/themes/twentytwentyfour"
+    with zipfile.ZipFile(dest, "w") as zf:
+        for path in sorted(theme.rglob("*")):
+            if path.is_file():
+                data = path.read_bytes()
+                if path.name == "style.css":
+                    data = data.replace(b"Version: 1.0", f"Version: {version}".encode(), 1)
+                zf.writestr(f"twentytwentyfour/{path.relative_to(theme)}", data)
+    return dest
+
+
+def test_theme_update_keeps_the_site_rendering(wp_target: WpTarget, tmp_path: Path):
+    site = wp_target.make_site()
+    archive = theme_zip(site.root, tmp_path / "twentytwentyfour.1.1.zip", "1.1")
+    done = wp(wp_target, site.root, "update_theme", src=str(archive))
+    assert done.changed and "twentytwentyfour 1.0 -> 1.1" in done.msg, done.msg
+    facts = wp(wp_target, site.root, "facts").data["wordpress"]
+    assert facts["themes"]["twentytwentyfour"]["version"] == "1.1"
+    assert site.get("/")[0] == 200
+
+
+def test_corrupt_release_archive_changes_nothing(wp_target: WpTarget, wp_builds: WordPressBuilds,
+                                                 tmp_path: Path):  # fmt: skip
+    site = wp_target.make_site()
+    truncated = tmp_path / "wordpress-6.5.5.zip"
+    truncated.write_bytes(wp_builds.wp65.read_bytes()[: 2 * 1024 * 1024])
+    before = read_tree(site.root)
+    done = wp(wp_target, site.root, "update_core", src=str(truncated))
+    assert done.failed and "unpacking" in done.msg, done.msg
+    assert read_tree(site.root) == before
+    assert site.served_version() == "6.4.5"
+
+    not_wordpress = plugin_zip(tmp_path / "not-core.zip", "rb-hello", "9.9")
+    done = wp(wp_target, site.root, "update_core", src=str(not_wordpress))
+    assert done.failed and "not a WordPress release" in done.msg
+    assert read_tree(site.root) == before
