@@ -52,6 +52,7 @@ class EntryState:
     next_fire: datetime
     starts: list[datetime] = field(default_factory=list)  # fired, waiting out their jitter
     running: ChildRun | None = None
+    running_since: datetime | None = None  # by the scheduler's clock, for the timeout
     queued: bool = False
 
 
@@ -159,6 +160,7 @@ class Scheduler:
         run_id = self.new_run_id()
         try:
             state.running = start_run(run_spec(state.entry), run_id, self.log_dir)
+            state.running_since = self.clock()
         except OSError as exc:
             self.say(f"{state.entry.name}: could not start a run: {exc}")
             return
@@ -170,7 +172,7 @@ class Scheduler:
             return
         code = child.poll()
         if code is None:
-            self._enforce_timeout(state.entry, child)
+            self._enforce_timeout(state, child)
             return
         state.running = None
         self.finished.append((state.entry.name, child.run_id, code))
@@ -180,14 +182,16 @@ class Scheduler:
             state.queued = False
             self._start(state)
 
-    def _enforce_timeout(self, entry: ScheduleEntry, child: ChildRun) -> None:
-        elapsed = time.monotonic() - child.started
-        if entry.timeout is not None and elapsed > entry.timeout and not child.terminated_at:
-            self.say(f"{entry.name}: run {child.run_id} passed its timeout of "
-                     f"{entry.timeout:g} s; stopping it")
+    def _enforce_timeout(self, state: EntryState, child: ChildRun) -> None:
+        timeout, since = state.entry.timeout, state.running_since
+        name = state.entry.name
+        if timeout is not None and since is not None and not child.terminated_at \
+                and (self.clock() - since).total_seconds() > timeout:
+            self.say(f"{name}: run {child.run_id} passed its timeout of {timeout:g} s; "
+                     "stopping it")
             child.terminate()
         elif child.terminated_at and time.monotonic() - child.terminated_at > self.kill_grace:
-            self.say(f"{entry.name}: run {child.run_id} ignored SIGTERM; killing it")
+            self.say(f"{name}: run {child.run_id} ignored SIGTERM; killing it")
             child.kill()
 
     # -- stopping ---------------------------------------------------------------------
