@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import UTC, datetime, timedelta
 
+from tests.backup.helpers import backup_key, keys_under, put_object
 from tests.fixtures.seaweedfs import SeaweedFS
 from tests.harness import Target, make_ctx, run_module
 
@@ -36,12 +38,25 @@ def test_backup_uploads_a_verified_object(target: Target, seaweedfs: SeaweedFS) 
     assert hashlib.sha256(body).hexdigest() == backup["sha256"] == obj["Metadata"]["sha256"]
 
 
-def test_round_trip_restores_byte_for_byte(target: Target, seaweedfs: SeaweedFS) -> None:
+def test_round_trip_backup_rotate_restore_byte_for_byte(
+    target: Target, seaweedfs: SeaweedFS
+) -> None:
     src = _tree(target)
     prefix = f"t-{uuid.uuid4().hex[:8]}"
+    client = seaweedfs.client()
+    older = [
+        backup_key(prefix, target.name, "www", datetime.now(UTC) - timedelta(days=d))
+        for d in (1, 2, 3)
+    ]
+    for key in older:
+        put_object(client, seaweedfs.bucket, key)
     s3 = seaweedfs.s3_args(prefix=prefix, name="www")
     made = run_module("backup", make_ctx(target), {**s3, "root": src, "paths": ["etc", "blob"]})
     assert not made.failed, made.msg
+    rotated = run_module("backup_rotate", make_ctx(target), {**s3, "keep_last": 2})
+    assert not rotated.failed, rotated.msg
+    assert rotated.data["deleted"] == older[1:]
+    assert keys_under(client, seaweedfs.bucket, prefix) == {made.data["backup"]["key"], older[0]}
     dest = f"{target.scratch}/restored"
     result = run_module("restore", make_ctx(target), {**s3, "dest": dest})
     assert not result.failed, result.msg
