@@ -99,8 +99,8 @@ class Check:
 
 def run(ctx: TaskContext, args: Args) -> Result:
     host = args.host_label or ctx.host
-    client = make_client(args)
     try:
+        client = make_client(args)
         backup = catalog.resolve(client, args, host, args.name, args.backup)
     except ModuleFailure as exc:
         return _failed(f"restore drill FAILED: {exc}", {"passed": False})

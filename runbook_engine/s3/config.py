@@ -69,6 +69,9 @@ def make_client(settings: S3Args) -> Any:
     S3-compatible stores need it), botocore's retry modes, bounded timeouts."""
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
+
+    from runbook_engine.s3.errors import S3Failure
 
     style = settings.addressing_style or ("path" if settings.endpoint_url else "auto")
     config = Config(
@@ -81,15 +84,18 @@ def make_client(settings: S3Args) -> Any:
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
-    session = boto3.session.Session(profile_name=settings.profile)
-    return session.client(
-        "s3",
-        endpoint_url=settings.endpoint_url,
-        aws_access_key_id=settings.access_key,
-        aws_secret_access_key=_reveal(settings.secret_key),
-        aws_session_token=_reveal(settings.session_token),
-        config=config,
-    )
+    try:
+        session = boto3.session.Session(profile_name=settings.profile)
+        return session.client(
+            "s3",
+            endpoint_url=settings.endpoint_url,
+            aws_access_key_id=settings.access_key,
+            aws_secret_access_key=_reveal(settings.secret_key),
+            aws_session_token=_reveal(settings.session_token),
+            config=config,
+        )
+    except (BotoCoreError, ValueError) as exc:  # unknown profile, malformed endpoint URL...
+        raise S3Failure(f"S3 client configuration: {exc}") from exc
 
 
 def encryption_args(settings: S3Args) -> dict[str, str]:
