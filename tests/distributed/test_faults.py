@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -119,6 +120,12 @@ def test_worker_killed_mid_task_is_reported_and_resume_finishes(
     assert "runs" not in read_tree(dirs[host.name])
 
     run_id = document["run"]["run_id"]
+    shown = subprocess.run(
+        [sys.executable, "-m", "runbook_engine", "show", run_id, "--format", "json"],
+        capture_output=True, text=True, env=env, timeout=60)
+    journal = json.loads(shown.stdout)
+    assert journal["status"] == "failed"
+    assert "worker lost while running 'held step'" in json.dumps(journal["tasks"])
     resumed = runbook_process("resume", run_id, "--executor", "celery", "--format", "json",
                               env=env)
     out, err = resumed.communicate(timeout=120)
