@@ -71,3 +71,12 @@ def test_an_invalid_schedules_file_is_refused_with_the_entry_named(tmp_path: Pat
     assert done.returncode == 2
     assert "schedule bad: cron" in done.stderr and "not a cron expression" in done.stderr
     assert "schedule bad: overlap" in done.stderr
+
+
+def test_the_shipped_example_schedules_file_is_valid() -> None:
+    from runbook_engine.scheduler.config import load_schedules
+
+    repo = Path(__file__).resolve().parents[2]
+    entries = load_schedules(repo / "schedules.example.yml")
+    assert {e.overlap for e in entries} == {"skip", "queue", "kill"}
+    assert all(e.playbook.is_file() for e in entries)
