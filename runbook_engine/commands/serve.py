@@ -48,5 +48,8 @@ def main(args: argparse.Namespace) -> int:
 
     from runbook_engine.api.app import create_app
 
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
+    # Followers of long runs keep streams open: stop waiting for them after a few seconds,
+    # then the app's shutdown stops the runs themselves (cleanly, resumable).
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info",
+                timeout_graceful_shutdown=5)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -63,9 +64,8 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    work = tmp_path_factory.mktemp("api")
+def prepare_work(work: Path) -> tuple[Path, str, str]:
+    """Playbooks, server.yml and two tokens in `work`: (config, ci token, other token)."""
     state = work / "state"
     write_playbook(work)
     (work / "gate.yml").write_text(GATE_PLAYBOOK)
@@ -80,11 +80,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     added = runbook(["serve", "--config", str(config), "--add-token", "ci",
                      "--playbooks", "marker,gate"], state, work)
     assert added.returncode == 0, added.stderr
-    token = added.stdout.strip()
     from runbook_engine.api.config import load_server_config
     from runbook_engine.api.tokens import add_token
 
     other = add_token(load_server_config(config), "tickets-only", ["ticket"])
+    return config, added.stdout.strip(), other
+
+
+@contextlib.contextmanager
+def running_server(work: Path) -> Iterator[tuple[Server, subprocess.Popen[str]]]:
+    config, token, other = prepare_work(work)
+    state = work / "state"
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
@@ -93,11 +99,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         wait_until(lambda: process.poll() is not None or _answers(url), 60, "the API server")
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
-        yield Server(url, token, other, state, work)
+        yield Server(url, token, other, state, work), process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
-            process.wait(30)
+            process.wait(60)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module's tests (each test makes its own runs and checks only them)."""
+    with running_server(tmp_path_factory.mktemp("api")) as (started, _process):
+        yield started
