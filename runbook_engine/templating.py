@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from collections import ChainMap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,23 @@ from runbook_engine.errors import RunbookError
 
 class TemplateError(RunbookError):
     """A template failed to compile or render (undefined variable, bad filter...)."""
+
+
+@contextmanager
+def _reported(where: str) -> Iterator[None]:
+    """Every failure inside a template becomes one TemplateError naming the template."""
+    try:
+        yield
+    except TemplateError:
+        raise
+    except UndefinedError as exc:
+        raise TemplateError(f"{exc.message or 'undefined variable'} in {where}") from None
+    except SecurityError as exc:
+        raise TemplateError(f"not allowed in a template: {exc} in {where}") from None
+    except JinjaTemplateError as exc:
+        raise TemplateError(f"{exc} in {where}") from None
+    except Exception as exc:  # filters raise anything; report, don't crash
+        raise TemplateError(f"{type(exc).__name__}: {exc} in {where}") from None
 
 
 def _snippet(source: str) -> str:
@@ -126,41 +144,20 @@ class Templar:
             source = match.group("expr").strip()
         template = self._expression(source)
         context = self._context(template, variables)
-        try:
+        with _reported(repr(expression)):
             for _ in template.root_render_func(context):
                 pass
             result = context.vars["result"]
             if isinstance(result, Undefined):
                 result._fail_with_undefined_error()
-        except UndefinedError as exc:
-            raise TemplateError(f"{exc.message} in {expression!r}") from None
-        except SecurityError as exc:
-            raise TemplateError(f"not allowed in a template: {exc} in {expression!r}") from None
-        except JinjaTemplateError as exc:
-            raise TemplateError(f"{exc} in {expression!r}") from None
-        except TemplateError:
-            raise
-        except Exception as exc:
-            raise TemplateError(f"{type(exc).__name__}: {exc} in {expression!r}") from None
         return result
 
     def render_string(self, source: str, variables: Mapping[str, Any]) -> str:
         """Render a whole template text (the `template` module) to a string."""
         template = self._template(source)
         context = self._context(template, variables)
-        try:
+        with _reported(_snippet(source)):
             return self.env.concat(template.root_render_func(context))  # type: ignore[attr-defined]
-        except UndefinedError as exc:
-            message = exc.message or "undefined variable"
-            raise TemplateError(f"{message} in {_snippet(source)}") from None
-        except SecurityError as exc:
-            raise TemplateError(f"not allowed in a template: {exc} in {_snippet(source)}") from None
-        except TemplateError:
-            raise
-        except JinjaTemplateError as exc:
-            raise TemplateError(f"{exc} in {_snippet(source)}") from None
-        except Exception as exc:  # filters raise anything; report, don't crash
-            raise TemplateError(f"{type(exc).__name__}: {exc} in {_snippet(source)}") from None
 
     def render(self, value: Any, variables: Mapping[str, Any]) -> Any:
         """Render strings inside any structure; non-templates are returned as they are."""

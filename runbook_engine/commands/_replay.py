@@ -8,6 +8,17 @@ from pathlib import Path
 from typing import Any
 
 
+def configure_replay(parser: argparse.ArgumentParser, what: str) -> None:
+    """Arguments shared by `resume` and `retry`."""
+    from runbook_engine.commands.run import add_run_options
+
+    parser.add_argument("run_id", help=f"the run to {what} ('last' for the newest)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--junit", default=None, metavar="FILE")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    add_run_options(parser)
+
+
 def load_recorded_run(run_id: str) -> tuple[Any, Any]:
     """The run's record and what each host completed (following earlier resumes)."""
     from runbook_engine.state.store import open_store

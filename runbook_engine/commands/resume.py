@@ -8,15 +8,11 @@ HELP = "continue a failed or interrupted run where each host stopped"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from runbook_engine.commands.run import add_run_options
+    from runbook_engine.commands._replay import configure_replay
 
-    parser.add_argument("run_id", help="the run to continue ('last' for the newest)")
+    configure_replay(parser, "continue")
     parser.add_argument("--force", action="store_true",
                         help="resume even though the playbook changed since the run")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--junit", default=None, metavar="FILE")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
-    add_run_options(parser)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -8,15 +8,11 @@ HELP = "rerun a recorded run's playbook (on its failed and unreachable hosts)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from runbook_engine.commands.run import add_run_options
+    from runbook_engine.commands._replay import configure_replay
 
-    parser.add_argument("run_id", help="the run to retry ('last' for the newest)")
+    configure_replay(parser, "retry")
     parser.add_argument("--failed-hosts", action="store_true",
                         help="only the hosts that failed or were unreachable")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--junit", default=None, metavar="FILE")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
-    add_run_options(parser)
 
 
 def main(args: argparse.Namespace) -> int:

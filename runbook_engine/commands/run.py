@@ -36,7 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="write the checks' report: self-contained HTML, or JSON (*.json)")
     # For the scheduler and the HTTP API, which start runs as child processes.
     parser.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)
-    parser.add_argument("--run-id", type=_run_id, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--run-id", dest="new_run_id", type=_run_id, default=None,
+                        help=argparse.SUPPRESS)  # not `run_id`: resume/retry's RUN_ID is that
     add_run_options(parser)
 
 
@@ -132,7 +133,7 @@ def execute(prepared: object, args: argparse.Namespace) -> int:
     _sigterm_interrupts()
     try:
         return prepared.run(_sinks(args), confirm=_ask_step,  # type: ignore[attr-defined]
-                            run_id=getattr(args, "run_id", None))
+                            run_id=getattr(args, "new_run_id", None))
     except LockedError as exc:
         print(exc.render(), file=sys.stderr)
         return int(ExitCode.HOST_LOCKED)
