@@ -89,3 +89,24 @@ def test_a_run_past_its_timeout_is_stopped_cleanly(tmp_path: Path, state: Path) 
     assert (record.id, record.status, record.exit_code) == (run.id, "interrupted", 130)
     assert scheduler.finished == [("hourly", run.id, 130)]
     assert any("passed its timeout of 1800 s" in m for m in messages)
+
+
+def test_overlap_queue_starts_the_next_run_when_the_current_one_ends(
+        tmp_path: Path, state: Path) -> None:
+    clock, messages = Clock(), []
+    scheduler = _scheduler(tmp_path, clock, messages, overlap="queue")
+    scheduler.states[0].entry = scheduler.states[0].entry.model_copy(update={"extra_vars": {
+        "marker": str(tmp_path / "marker.txt"), "pause": 4}})
+    try:
+        clock.advance_to(1)
+        _ticking_until(scheduler, (tmp_path / "marker.txt").exists, "run 1's first task")
+        clock.advance_to(2)
+        scheduler.tick()
+        assert any("next run queued" in m for m in messages)
+        _ticking_until(scheduler, lambda: len(scheduler.finished) == 2, "both runs to end")
+    finally:
+        scheduler.shutdown(60)
+    ordered = sorted(runs(state, "schedule:hourly"), key=lambda r: r.started_at)
+    assert [(r.status, r.exit_code) for r in ordered] == [("ok", 0), ("ok", 0)]
+    assert ordered[1].started_at >= ordered[0].ended_at  # one after the other, never together
+    assert (tmp_path / "marker.txt").read_text().split() == [r.id for r in ordered]
