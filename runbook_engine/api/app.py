@@ -121,6 +121,9 @@ def create_app(config: ServerConfig) -> FastAPI:
                                      f"{', '.join(refused)}")
         if body.limit and not entry.allow_limit:
             raise HTTPException(422, f"{body.playbook!r} does not take a limit")
+        if _holds_template(body.params) or _holds_template(body.extra_vars):
+            raise HTTPException(422, "parameter and extra var values may not hold Jinja2 "
+                                     "markup ({{ }}, {% %}, {# #})")
         _validate(entry, body)
         run_id = manager.start(body.playbook, entry, token.name, params=body.params,
                                extra_vars=body.extra_vars, limit=body.limit, check=body.check)
@@ -186,6 +189,17 @@ def create_app(config: ServerConfig) -> FastAPI:
         return _decision_dict(decision)
 
     return app
+
+
+def _holds_template(value: Any) -> bool:
+    """Values people write are rendered when read: from a request, they must stay data."""
+    if isinstance(value, str):
+        return any(mark in value for mark in ("{{", "{%", "{#"))
+    if isinstance(value, dict):
+        return any(_holds_template(k) or _holds_template(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_template(v) for v in value)
+    return False
 
 
 def _validate(entry: Any, body: TriggerRequest) -> None:

@@ -52,6 +52,9 @@ def test_unknown_playbooks_and_malformed_bodies_start_nothing(server: Server) ->
                                              "extra_vars": {"ansible_connection": "ssh"}})
         assert not_allowed.status_code == 422
         assert "ansible_connection" in not_allowed.json()["detail"]
+        templated = ci.post("/runs", json={"playbook": "marker", "extra_vars": {
+            "marker": "{{ lookup('file', '/etc/passwd') }}"}})
+        assert templated.status_code == 422 and "Jinja2" in templated.json()["detail"]
         # the playbook reads `marker`, which nobody gave: refused before anything starts
         undefined = ci.post("/runs", json={"playbook": "marker"})
         assert undefined.status_code == 422 and "marker" in undefined.json()["detail"]
