@@ -49,6 +49,47 @@ done"""
         raise ModuleFailure(f"copying the new core into {site} failed: {detail}")
 
 
+# WordPress's own list of files a release retires, read from the NEW release's
+# update-core.php (which only defines arrays and functions at load), removed as its
+# update_core() does: after the copy, never inside wp-content.
+OLD_FILES_PHP = r"""
+$release = getenv('RB_RELEASE');
+$script = $release . '/wp-admin/includes/update-core.php';
+if (!is_file($script)) { rb_out(array('removed' => array())); exit(0); }
+(function () use ($script) { require $script; })();
+$old = array_merge((array) ($GLOBALS['_old_files'] ?? array()),
+                   array_values((array) ($GLOBALS['_old_requests_files'] ?? array())));
+function rb_delete($path) {
+    if (is_dir($path) && !is_link($path)) {
+        foreach (array_diff((array) scandir($path), array('.', '..')) as $entry) {
+            rb_delete("$path/$entry");
+        }
+        return @rmdir($path);
+    }
+    return @unlink($path);
+}
+$site = getcwd();
+$removed = array();
+foreach ($old as $relative) {
+    $relative = trim((string) $relative, '/');
+    if ($relative === '' || preg_match('#(^|/)\.\.(/|$)#', $relative)
+        || strpos($relative, 'wp-content') === 0) {
+        continue;
+    }
+    $path = $site . '/' . $relative;
+    if ((file_exists($path) || is_link($path)) && rb_delete($path)) { $removed[] = $relative; }
+}
+rb_out(array('removed' => $removed));
+"""
+
+
+def remove_old_files(ctx: TaskContext, release_root: str, site: str, php: str = "php") -> list[str]:
+    """Delete the files WordPress lists as retired by the release at `release_root`."""
+    answer = run_php(ctx, OLD_FILES_PHP, chdir=site, env={"RB_RELEASE": release_root}, php=php,
+                     what="removing retired core files")  # fmt: skip
+    return [str(path) for path in answer.get("removed", [])]
+
+
 def upgrade_database(
     ctx: TaskContext, site: str, *, check: bool, http_host: str | None, php: str = "php"
 ) -> dict[str, Any]:

@@ -255,13 +255,16 @@ def _update_core(ctx: TaskContext, args: Args) -> Result:
                                 f"{new['php_version']}; nothing was changed")  # fmt: skip
         if before == after and not args.force:
             return _update_result("core", "WordPress", before, after, ctx.check_mode)
+        removed: list[str] = []
         if not ctx.check_mode:
             update.copy_core(ctx, root, args.path)
+            removed = update.remove_old_files(ctx, root, args.path, args.php)
             installed = read_facts(ctx, args.path, args.php).version
             if installed != after:
                 raise ModuleFailure(f"after copying, version.php says {installed}, not {after}")
     result = _update_result("core", "WordPress", before, after, ctx.check_mode,
-                            sha256=unpacked.sha256, db_version=new.get("db_version"))  # fmt: skip
+                            sha256=unpacked.sha256, db_version=new.get("db_version"),
+                            removed_old_files=removed)  # fmt: skip
     result.changed = result.changed or args.force
     return result
 

@@ -33,6 +33,9 @@ def test_core_update_64_to_65_site_healthy(wp_target: WpTarget, wp_builds: WordP
     core = wp(wp_target, site.root, "update_core", src=str(wp_builds.wp65))
     assert not core.failed and core.changed, core.msg
     assert core.data["update"]["to"] == "6.5.5"
+    retired = core.data["update"]["removed_old_files"]  # 6.5's $_old_files present in 6.4
+    assert "wp-admin/images/about-header-about.svg" in retired
+    assert not any((site.root / path).exists() for path in retired)
     db = wp(wp_target, site.root, "update_db", url=site.url)
     assert db.changed and db.data["update"]["from"] == "56657", db.msg
     off = wp(wp_target, site.root, "maintenance", state="off")
