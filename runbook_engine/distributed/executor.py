@@ -44,6 +44,10 @@ class NoWorker(Exception):
     pass
 
 
+class Unserved(Exception):
+    """The job's worker died before taking it; the job was withdrawn and can be re-sent."""
+
+
 def _failed(msg: str, **data: Any) -> Outcome:
     return Outcome(failed=True, items=[ItemResult(Result(failed=True, msg=msg, data=data))])
 
@@ -81,6 +85,9 @@ class CeleryTaskExecutor:
         self._vault: list[list[str]] | None = None
         self._publish_lock = threading.Lock()
         self._state_lock = threading.Lock()
+        self._affinity: dict[str, str] = {}  # host -> worker serving it
+        self._alive: set[str] = set()
+        self._alive_at = 0.0
 
     # -- the TaskExecutor call ------------------------------------------------------------
     def __call__(self, run: PlayRun, task: Task, state: HostState,
@@ -89,11 +96,8 @@ class CeleryTaskExecutor:
             return local_task_executor(run, task, state, extra)
         if self.broken:
             return _failed(self.broken)
-        job = uuid.uuid4().hex
         try:
-            self._publish(job, self._payload(run, task, state, extra))
-            reply = self._wait(job)
-            self._forget(job)
+            reply = self._round_trip(self._payload(run, task, state, extra), state.name)
         except BrokerGone as exc:
             return self._break(run, str(exc))
         except WorkerLost as exc:
@@ -186,18 +190,68 @@ class CeleryTaskExecutor:
         return digest
 
     # -- the round trip -----------------------------------------------------------------------
-    def _publish(self, job: str, payload: dict[str, Any]) -> None:
+    def _round_trip(self, payload: dict[str, Any], host: str) -> dict[str, Any]:
         token = self.sealer.seal(payload)
+        for _attempt in range(3):
+            job = uuid.uuid4().hex
+            target = self._route(host)
+            self._publish(job, token, target)
+            try:
+                reply = self._wait(job, target)
+            except Unserved:
+                self._unroute(host)
+                continue
+            self._forget(job)
+            return reply
+        raise NoWorker(f"no runbook worker took the job for {host}: three workers chosen "
+                       "in turn stopped before taking it")
+
+    def _route(self, host: str) -> str | None:
+        """The worker that serves `host` (the same one every time, while it lives, so it
+        reuses its connection), or None for the shared queue when no worker is alive."""
+        alive = self._alive_workers()
+        with self._state_lock:
+            chosen = self._affinity.get(host)
+            if chosen in alive:
+                return chosen
+            if not alive:
+                return None
+            load = {name: 0 for name in alive}
+            for name in self._affinity.values():
+                if name in load:
+                    load[name] += 1
+            chosen = min(sorted(alive), key=load.__getitem__)
+            self._affinity[host] = chosen
+            return chosen
+
+    def _unroute(self, host: str) -> None:
+        with self._state_lock:
+            self._affinity.pop(host, None)
+            self._alive_at = 0.0  # look again
+
+    def _alive_workers(self) -> set[str]:
+        with self._state_lock:
+            if time.monotonic() - self._alive_at < protocol.POLL:
+                return self._alive
+        prefix = protocol.worker_key("")
+        alive = {key.decode()[len(prefix):]
+                 for key in self.redis.scan_iter(protocol.worker_key("*"), count=100)}
+        with self._state_lock:
+            self._alive, self._alive_at = alive, time.monotonic()
+        return alive
+
+    def _publish(self, job: str, token: str, target: str | None) -> None:
+        queue = protocol.worker_queue(target) if target else protocol.QUEUE
         try:
             with self._publish_lock:  # one producer connection, used by one thread at a time
                 self.app.send_task(
-                    protocol.TASK_NAME, args=[job, token], queue=protocol.QUEUE, retry=True,
+                    protocol.TASK_NAME, args=[job, token], queue=queue, retry=True,
                     retry_policy={"max_retries": 2, "interval_start": 0.5,
                                   "interval_step": 1, "interval_max": 2})
         except Exception as exc:
             raise BrokerGone(self._gone_message(exc)) from None
 
-    def _wait(self, job: str) -> dict[str, Any]:
+    def _wait(self, job: str, target: str | None) -> dict[str, Any]:
         import redis
 
         reply_key, claim_key = protocol.reply_key(job), protocol.claim_key(job)
@@ -215,7 +269,12 @@ class CeleryTaskExecutor:
                         if last is not None:
                             return dict(self.sealer.open(last))
                         raise WorkerLost(owner.decode())
-                elif self._workers_alive():
+                elif target is not None:
+                    if (not self.redis.exists(protocol.worker_key(target))
+                            and self.redis.set(claim_key, protocol.ABANDONED, nx=True,
+                                               ex=protocol.JOB_TTL)):
+                        raise Unserved(target)
+                elif self._alive_workers():
                     idle_since = time.monotonic()
                 elif (time.monotonic() - idle_since > protocol.NO_WORKER_WAIT
                       and self.redis.set(claim_key, protocol.ABANDONED, nx=True,
@@ -236,9 +295,6 @@ class CeleryTaskExecutor:
 
         with contextlib.suppress(redis.RedisError):
             self.redis.delete(protocol.claim_key(job))
-
-    def _workers_alive(self) -> bool:
-        return any(True for _ in self.redis.scan_iter(protocol.worker_key("*"), count=100))
 
     def _gone_message(self, exc: BaseException) -> str:
         return (f"the broker {safe_url(self.url)} went away: {type(exc).__name__}: {exc}; "

@@ -44,6 +44,12 @@ def broker_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get(BROKER_ENV) or DEFAULT_BROKER
 
 
+def worker_queue(name: str) -> str:
+    """Each worker also serves a queue of its own: a host's jobs go to the worker that
+    already holds its SSH connection."""
+    return f"{QUEUE}.{name}"
+
+
 def worker_key(name: str) -> str:
     return f"{PREFIX}worker:{name}"
 

@@ -46,7 +46,7 @@ def serve(broker: str | None, concurrency: int, name: str | None,
     signals.worker_shutdown.connect(on_shutdown, weak=False)
     app.worker_main([
         "worker", "--pool=threads", f"--concurrency={concurrency}", "-n", nodename,
-        "-Q", protocol.QUEUE, f"--loglevel={loglevel}",
+        "-Q", f"{protocol.QUEUE},{protocol.worker_queue(nodename)}", f"--loglevel={loglevel}",
         "--without-mingle", "--without-gossip", "--without-heartbeat",
     ])
     return 0
