@@ -143,6 +143,7 @@ class Prepared:
     params: dict[str, Any] = field(default_factory=dict)
     masked_params: dict[str, Any] = field(default_factory=dict)
     resume: Any = None  # state.store.ResumeState when resuming
+    notify: Sink | None = None  # webhooks named by the playbook or RUNBOOK_NOTIFY_URLS
 
     @property
     def hosts(self) -> list[str]:
@@ -166,9 +167,8 @@ class Prepared:
 
                 bus.add(JournalSink(store, secrets=self.secrets, user=_user(),
                                     trigger=request.trigger, resumed_from=request.resume_from))
-            notify = _notify_sink(self.playbook)
-            if notify is not None:
-                bus.add(notify)
+            if self.notify is not None:
+                bus.add(self.notify)
             return self._execute(bus, run_id, connect or self._default_connect(connection_for),
                                  confirm)
         finally:
@@ -251,7 +251,7 @@ def _user() -> str:
         return str(os.getuid())
 
 
-def _notify_sink(playbook: Playbook) -> Sink | None:
+def _notify_sink(playbook: Playbook, secrets: SecretRegistry) -> Sink | None:
     """Webhooks from the first play that names them, or RUNBOOK_NOTIFY_URLS."""
     spec: Any = next((p.notify for p in playbook.plays if p.notify), None)
     env_urls = [u for u in os.environ.get("RUNBOOK_NOTIFY_URLS", "").split(",") if u.strip()]
@@ -265,9 +265,15 @@ def _notify_sink(playbook: Playbook) -> Sink | None:
         spec = {"urls": spec}
     spec = dict(spec or {})
     urls = [str(u) for u in spec.get("urls", spec.get("webhooks", []))] + env_urls
-    on = spec.get("on", ["failure", "approval"])
-    return NotifySink(urls, on=set(on if isinstance(on, list) else [on]),
-                      slack=bool(spec.get("slack", False)))
+    # YAML 1.1 reads an unquoted `on:` key as the boolean true
+    on = spec.get("on", spec.get(True, ["failure", "approval"]))
+    try:
+        return NotifySink(urls, on=set(on if isinstance(on, list) else [on]),
+                          slack=bool(spec.get("slack", False)), secrets=secrets)
+    except ValueError as exc:
+        play = next((p for p in playbook.plays if p.notify), playbook.plays[0])
+        raise InputError(f"notify: {exc}", play.position,
+                         "events are: failure, success, approval") from None
 
 
 def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
@@ -302,4 +308,5 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
                          hint="check the name, or run `runbook inventory --graph`")
     check_playbook(playbook, inventory, play_hosts, {**extra_vars, **resolved.values}, templar)
     return Prepared(request, playbook, inventory, play_hosts, extra_vars, templar, secrets,
-                    vault, resolved.values, resolved.masked(), resume)
+                    vault, resolved.values, resolved.masked(), resume,
+                    _notify_sink(playbook, secrets))

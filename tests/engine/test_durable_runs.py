@@ -293,3 +293,51 @@ def test_retry_failed_hosts_and_describe(state_dir, write, runbook, tmp_path: Pa
     retried = runbook("retry", "last", "--failed-hosts", "--approve", "all")
     assert retried.rc == 0, retried.out + retried.err
     assert sorted(log.read_text().split()) == ["a", "b", "b"], "only the failed host ran again"
+
+
+def test_failure_notification_reaches_a_webhook(state_dir, write, runbook):
+    import http.server
+    import threading
+
+    received: list[dict] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        pb = write("site.yml", f"""
+            - hosts: localhost
+              gather_facts: false
+              notify:
+                urls: ["{url}"]
+                on: [success]
+              tasks:
+                - command: "{{{{ cmd }}}}"
+        """)
+        assert runbook("run", pb, "-i", "localhost,", "-e", "cmd=/bin/false").rc == 4
+        assert received == [], "on: [success] does not announce a failure"
+        assert runbook("run", pb, "-i", "localhost,", "-e", "cmd=true").rc == 0
+        assert len(received) == 1
+        assert received[0]["event"] == "success" and received[0]["exit_code"] == 0
+        assert "site.yml" in json.dumps(received[0])
+        bad = write("bad.yml", """
+            - hosts: localhost
+              notify: {urls: ["http://127.0.0.1:9/x"], on: [failur]}
+              tasks:
+                - command: "true"
+        """)
+        rejected = runbook("run", bad, "-i", "localhost,")
+        assert rejected.rc == 2 and "bad.yml:1" in rejected.err
+    finally:
+        server.shutdown()
