@@ -38,7 +38,9 @@ def main(args: argparse.Namespace) -> int:
     state_dir = args.state_dir or default_state_dir()
 
     def say(message: str) -> None:
-        print(message, flush=True)
+        from datetime import UTC, datetime
+
+        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC {message}", flush=True)
 
     stop = threading.Event()
 
