@@ -73,3 +73,15 @@ def test_openapi_describes_the_endpoints(server: Server) -> None:
         document = anonymous.get("/openapi.json").json()
     assert {"/runs", "/runs/{run_id}", "/runs/{run_id}/events",
             "/runs/{run_id}/approve", "/runs/{run_id}/deny"} <= set(document["paths"])
+
+
+def test_a_revoked_token_is_refused_without_a_restart(server: Server) -> None:
+    from runbook_engine.api.config import load_server_config
+    from runbook_engine.api.tokens import add_token, revoke_token
+
+    config = load_server_config(server.work / "server.yml")
+    temporary = add_token(config, "temporary", ["marker"])
+    with server.client(temporary) as client:
+        assert client.get("/playbooks").status_code == 200
+        assert revoke_token(config, "temporary")
+        assert client.get("/playbooks").status_code == 401

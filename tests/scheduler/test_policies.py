@@ -110,3 +110,23 @@ def test_overlap_queue_starts_the_next_run_when_the_current_one_ends(
     assert [(r.status, r.exit_code) for r in ordered] == [("ok", 0), ("ok", 0)]
     assert ordered[1].started_at >= ordered[0].ended_at  # one after the other, never together
     assert (tmp_path / "marker.txt").read_text().split() == [r.id for r in ordered]
+
+
+def test_a_restarted_scheduler_runs_missed_fires_once(tmp_path: Path, state: Path) -> None:
+    clock, messages = Clock(), []
+    (tmp_path / "fires.json").write_text(
+        '{"last_fire": {"hourly": "2026-01-01T01:00:00+00:00"}}')
+    clock.advance_to(5)  # down from just after 01:00 until just after 05:00
+    scheduler = _scheduler(tmp_path, clock, messages, missed="run_once")
+    scheduler.states[0].entry = scheduler.states[0].entry.model_copy(update={"extra_vars": {
+        "marker": str(tmp_path / "marker.txt"), "pause": 0}})
+    try:
+        scheduler.catch_up()
+        _ticking_until(scheduler, lambda: scheduler.finished, "the catch-up run")
+    finally:
+        scheduler.shutdown(60)
+    assert any("missed 4 fire time(s) of hourly" in m and "running it once now" in m
+               for m in messages)
+    [run] = runs(state, "schedule:hourly")
+    assert (run.status, run.exit_code) == ("ok", 0)
+    assert '"hourly": "2026-01-01T05:00:00+00:00"' in (tmp_path / "fires.json").read_text()
