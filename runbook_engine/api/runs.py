@@ -95,7 +95,7 @@ class RunManager:
     def event_lines(self, run_id: str) -> Iterator[str | None]:
         """The run's JSON lines as they are written; None while waiting for more.
 
-        Ends when the child has exited and every line was read.
+        Ends when the child has exited (or is not ours) and every line was read.
         """
         path = self.runs_dir / f"{run_id}.jsonl"
         pending = ""
@@ -108,13 +108,19 @@ class RunManager:
                         yield pending
                         pending = ""
                     continue
-                if self.exit_code(run_id) is not None:
+                if self._ended(run_id):
                     rest = handle.read()
                     if pending + rest:
                         yield pending + rest if (pending + rest).endswith("\n") else \
                             pending + rest + "\n"
                     return
                 yield None
+
+    def _ended(self, run_id: str) -> bool:
+        """Exited, or not a child of this server (started by one that was restarted)."""
+        with self._lock:
+            ours = run_id in self._children
+        return not ours or self.exit_code(run_id) is not None
 
     def shutdown(self, timeout: float = 60.0) -> None:
         """SIGTERM every run still going (each ends interrupted, resumable); wait."""
