@@ -47,6 +47,10 @@ ROLLOUT = """
     - name: not on the first host
       command: echo not here
       when: inventory_hostname != groups.testhosts[0]
+    - name: read another host's registered output
+      copy:
+        dest: "{{ dir }}/peer.txt"
+        content: "{{ hostvars[groups.testhosts[0]].first.stdout }}\\n"
   handlers:
     - name: handled
       shell: echo handled >> {{ dir }}/handler.txt
@@ -60,6 +64,19 @@ ROLLOUT = """
       copy:
         dest: "{{ dirs[inventory_hostname] }}/batch.txt"
         content: "{{ ansible_play_batch | join(',') }}\\n"
+
+- name: free strategy
+  hosts: testhosts
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: free one
+      command: echo free {{ inventory_hostname }}
+      register: free
+    - name: free two
+      copy:
+        dest: "{{ dirs[inventory_hostname] }}/free.txt"
+        content: "{{ free.stdout }}\\n"
 
 - name: failure budget
   hosts: testhosts
@@ -128,6 +145,8 @@ def test_rollout_same_statuses_files_and_exit_code(ssh_hosts, celery_env, runboo
     everyone = ",".join(h.name for h in ssh_hosts)
     assert files["state.txt"] == f"first {first} alpha,beta,gamma once-{first} {everyone}\n"
     assert files["handler.txt"] == "handled\n"
+    assert files["free.txt"] == f"free {first}\n"
+    assert read_tree(celery_dirs[ssh_hosts[2].name])["peer.txt"] == f"first {first}\n"
     assert files["batch.txt"] == f"{first},{ssh_hosts[1].name}\n"
     assert read_tree(celery_dirs[ssh_hosts[2].name])["batch.txt"] == f"{ssh_hosts[2].name}\n"
     assert not any("after-failure.txt" in read_tree(d) for d in celery_dirs.values())
