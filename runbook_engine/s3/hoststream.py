@@ -1,33 +1,19 @@
 """Commands that feed the host data or secrets on stdin, with become applied.
 
-sudo reads its password from stdin only when it needs one: with a NOPASSWD rule or a cached
-timestamp it does not, and the password line would reach the command as data (a corrupt
-staged archive, or the sudo password read as the database password). So before feeding it,
-`sudo -n` asks whether a password is needed at all.
+With a become password, the wrapper from `TaskContext.wrap` always reads the first stdin
+line as that password (and gives it to sudo only if sudo asks), so it always goes first.
 """
 
 from __future__ import annotations
-
-import shlex
 
 from runbook_engine.connection.base import CommandResult, Stream
 from runbook_engine.modules.base import TaskContext
 
 
-def _sudo_wants_password(ctx: TaskContext) -> bool:
-    become = ctx.become
-    if become is None or not become.password:
-        return False
-    probe = ctx.conn.run(f"sudo -n -u {shlex.quote(become.user)} -- true", timeout=ctx.timeout)
-    return probe.rc != 0
-
-
 def stdin_secrets(ctx: TaskContext, *secrets: str | None) -> bytes:
-    """The lines a wrapped command reads first: sudo's password (only if sudo will ask for
-    it), then each given secret."""
+    """The lines a wrapped command reads first: the become password, then each secret."""
     lines: list[str] = []
-    if _sudo_wants_password(ctx):
-        assert ctx.become is not None and ctx.become.password is not None
+    if ctx.become is not None and ctx.become.password:
         lines.append(ctx.become.password)
     lines += [s for s in secrets if s is not None]
     return b"".join(line.encode() + b"\n" for line in lines)
