@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/profile_runbook.py --hosts 10 [--rerun] [--tool pyinstrument|py-spy]
 
-Needs pyinstrument or py-spy in .venv, installed by hand (not a project dependency).
+`breakdown` (default) needs nothing; pyinstrument or py-spy must be installed into .venv by
+hand (they are not project dependencies).
 Writes the profile next to the results (bench/results/profile-*.{txt,svg}).
 """
 
@@ -29,7 +30,8 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--hosts", type=int, default=10)
     p.add_argument("--rerun", action="store_true", help="profile the idempotent re-run")
-    p.add_argument("--tool", choices=("pyinstrument", "py-spy"), default="pyinstrument")
+    p.add_argument("--tool", choices=("breakdown", "pyinstrument", "py-spy"),
+                   default="breakdown")
     args = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="runbook-profile-"))
     cert = make_cert(work)
@@ -44,7 +46,11 @@ def main(argv: list[str]) -> int:
         RESULTS.mkdir(exist_ok=True)
         stamp = time.strftime("%H%M%S")
         bin_ = Path(sys.executable).parent
-        if args.tool == "pyinstrument":
+        if args.tool == "breakdown":
+            out = RESULTS / f"breakdown-{args.hosts}-{stamp}.txt"
+            script = Path(__file__).resolve().parent / "cpu_breakdown.py"
+            argv2 = [sys.executable, str(script), *inv.argv[1:]]
+        elif args.tool == "pyinstrument":
             out = RESULTS / f"profile-{args.hosts}-{stamp}.txt"
             argv2 = [str(bin_ / "pyinstrument"), "-o", str(out), "--show-all", *inv.argv]
         else:
@@ -54,6 +60,9 @@ def main(argv: list[str]) -> int:
         start = time.perf_counter()
         done = subprocess.run(argv2, env=inv.env, cwd=inv.cwd, capture_output=True, text=True)
         print(f"wall {time.perf_counter() - start:.2f}s rc={done.returncode}; profile: {out}")
+        if args.tool == "breakdown":
+            out.write_text(done.stderr)
+            print(done.stderr)
         errors = verify(targets, "runbook", cert)
         print("verify:", "ok" if not errors else errors[:3])
     finally:

@@ -1,0 +1,133 @@
+"""Where runbook-engine's controller CPU goes, measured in-process (no sampling profiler:
+py-spy's ptrace sampling stalls on a loaded 2-core machine).
+
+    python bench/cpu_breakdown.py run PLAYBOOK -i INVENTORY -f N      (same argv as runbook)
+
+Prints CPU for imports, prepare, the run (module calls in worker threads, output sinks,
+paramiko transport threads, the rest) and module CPU per call. Patches the engine's
+classes at run time; the engine itself is not changed.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import resource
+import sys
+import threading
+import time
+from typing import Any
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _thread_cpu() -> dict[str, float]:
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    for t in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{t.native_id}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        fields = text.rsplit(") ", 1)[1].split()
+        found[t.name] = found.get(t.name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def main(argv: list[str]) -> int:
+    start = _cpu()
+    from runbook_engine import events
+    from runbook_engine.cli import main as runbook_main
+    from runbook_engine.executor import runner, task_runner
+
+    imported = _cpu()
+    lock = threading.Lock()
+    module_cpu: collections.Counter[str] = collections.Counter()
+    calls: collections.Counter[str] = collections.Counter()
+    sink_cpu: collections.Counter[str] = collections.Counter()
+    marks: dict[str, float] = {}
+    threads: dict[str, float] = {}
+
+    call_module = task_runner.TaskRunner._call_module
+
+    def timed_call(self: Any, task: Any, host: Any, variables: Any) -> Any:
+        t = time.thread_time()
+        try:
+            return call_module(self, task, host, variables)
+        finally:
+            with lock:
+                module_cpu[task.module] += time.thread_time() - t
+                calls[task.module] += 1
+
+    task_runner.TaskRunner._call_module = timed_call  # type: ignore[method-assign]
+
+    emit = events.EventBus.emit
+
+    def timed_emit(self: Any, kind: str, **kw: Any) -> Any:
+        for sink in self.sinks:
+            cls = type(sink)
+            if not getattr(cls, "_bench_timed", False):
+                handle = cls.handle
+
+                def timed_handle(
+                    s: Any, event: Any, _h: Any = handle, _n: str = cls.__name__
+                ) -> Any:
+                    t = time.thread_time()
+                    try:
+                        return _h(s, event)
+                    finally:
+                        with lock:
+                            sink_cpu[_n] += time.thread_time() - t
+
+                cls.handle = timed_handle
+                cls._bench_timed = True
+        return emit(self, kind, **kw)
+
+    events.EventBus.emit = timed_emit  # type: ignore[method-assign]
+
+    run = runner.PlaybookRunner.run
+
+    def timed_run(self: Any, *a: Any, **kw: Any) -> Any:
+        marks["run_start"] = _cpu()
+        close = self.connections.close
+
+        def close_and_measure() -> None:
+            threads.update(_thread_cpu())
+            close()
+
+        self.connections.close = close_and_measure
+        try:
+            return run(self, *a, **kw)
+        finally:
+            marks["run_end"] = _cpu()
+
+    runner.PlaybookRunner.run = timed_run  # type: ignore[method-assign]
+    try:
+        rc = runbook_main(argv)
+    except SystemExit as exc:
+        rc = exc.code if isinstance(exc.code, int) else 1
+    end = _cpu()
+    th = marks["run_end"] - marks["run_start"]
+    n = sum(calls.values()) or 1
+    transports = sum(v for k, v in threads.items() if k.startswith("Thread-"))
+    w = sys.stderr.write
+    w(f"CPU s: imports {imported - start:.3f} | prepare {marks['run_start'] - imported:.3f} | "
+      f"run {th:.3f} | after the run {end - marks['run_end']:.3f} | total {end:.3f}\n")
+    w(f"run, per task-host ({n}): {th * 1000 / n:.2f} ms; module calls "
+      f"{sum(module_cpu.values()) * 1000 / n:.2f} ms; paramiko transport threads "
+      f"{transports * 1000 / n:.2f} ms\n")
+    for name, secs in sink_cpu.most_common():
+        w(f"  sink {name:24} {secs * 1000 / n:6.2f} ms per task-host\n")
+    for name, secs in module_cpu.most_common():
+        w(f"  module {name:12} {secs * 1000 / calls[name]:6.2f} ms per call ({calls[name]})\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(rc or 0))  # skip interpreter teardown: measured separately in the docs
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
