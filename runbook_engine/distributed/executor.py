@@ -17,6 +17,7 @@ import hashlib
 import threading
 import time
 import uuid
+import weakref
 from typing import Any
 
 from runbook_engine.distributed import codec, protocol
@@ -72,6 +73,8 @@ class CeleryTaskExecutor:
             raise InputError(f"cannot reach the broker {safe_url(self.url)}: {exc}",
                              hint=f"start Redis there, or set {protocol.BROKER_ENV}") from None
         self.app = protocol.make_app(self.url)
+        # a long-lived process (runbook serve) runs many runs: free their sockets
+        weakref.finalize(self, _release, self.app, self.redis)
         self.bundle = build_bundle(prepared.playbook)
         key = protocol.bundle_key(self.bundle.sha256)
         if not self.redis.set(key, self.sealer.seal_bytes(self.bundle.data),
@@ -318,6 +321,13 @@ class CeleryTaskExecutor:
         for kind, data in reply["events"]:
             run.bus.emit(kind, **run.secrets.mask(data))
         return codec.outcome_from_plain(reply["outcome"])
+
+
+def _release(app: Any, redis_client: Any) -> None:
+    with contextlib.suppress(Exception):
+        app.close()
+    with contextlib.suppress(Exception):
+        redis_client.close()
 
 
 def _runs_on_controller(task: Task) -> bool:

@@ -10,12 +10,13 @@ the controller is waiting on.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,30 +74,71 @@ class LoadedPlaybook:
 
 
 class ConnectionPool:
-    """One connection per host (and connection settings) for the worker's lifetime."""
+    """One connection per host (and connection settings), kept across jobs; closed once
+    no job has used it for IDLE_CLOSE seconds, so a long-lived worker does not hold a
+    session to every host it ever served."""
+
+    IDLE_CLOSE = float(os.environ.get("RUNBOOK_WORKER_IDLE_CLOSE", "300"))
 
     def __init__(self) -> None:
         self._connections: dict[tuple[str, str], Connection] = {}
+        self._busy: dict[tuple[str, str], int] = {}
+        self._released: dict[tuple[str, str], float] = {}
+        self._swept = time.monotonic()
         self._lock = threading.Lock()
 
-    def get(self, host: str, host_vars: dict[str, Any]) -> Connection:
-        from runbook_engine.connection.factory import connection_for
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[Callable[[str, dict[str, Any]], Connection]]:
+        """A getter for one job; the connections it handed out count as busy until the
+        job ends."""
+        used: set[tuple[str, str]] = set()
 
-        key = (host, hashlib.sha256(codec.dumps(host_vars).encode()).hexdigest())
+        def get(host: str, host_vars: dict[str, Any]) -> Connection:
+            from runbook_engine.connection.factory import connection_for
+
+            key = (host, hashlib.sha256(codec.dumps(host_vars).encode()).hexdigest())
+            with self._lock:
+                conn = self._connections.get(key)
+                if conn is None:
+                    conn = self._connections[key] = connection_for(host, host_vars)
+                if key not in used:
+                    used.add(key)
+                    self._busy[key] = self._busy.get(key, 0) + 1
+                return conn
+
+        try:
+            yield get
+        finally:
+            now = time.monotonic()
+            with self._lock:
+                for key in used:
+                    self._busy[key] -= 1
+                    self._released[key] = now
+            self._close_idle(now)
+
+    def _close_idle(self, now: float) -> None:
         with self._lock:
-            conn = self._connections.get(key)
-            if conn is None:
-                conn = self._connections[key] = connection_for(host, host_vars)
-            return conn
+            if now - self._swept < min(60.0, self.IDLE_CLOSE):
+                return
+            self._swept = now
+            idle = [key for key, conn in self._connections.items()
+                    if not self._busy.get(key) and
+                    now - self._released.get(key, now) >= self.IDLE_CLOSE]
+            closing = [self._connections.pop(key) for key in idle]
+        for conn in closing:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def __len__(self) -> int:
+        return len(self._connections)
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections.values():
-                try:
-                    conn.close()
-                except Exception:
-                    pass
+            closing = list(self._connections.values())
             self._connections.clear()
+        for conn in closing:
+            with contextlib.suppress(Exception):
+                conn.close()
 
 
 class WorkerState:
@@ -196,17 +238,17 @@ class WorkerState:
                                          notified=set(payload["notified"]))
         before = {k: codec.dumps(v) for k, v in state.facts.items()}
         options = RunOptions(**shared["options"])
-
-        def connect(name: str) -> Connection:
-            return self.connections.get(name, inventory.host_vars(name))
-
-        runner = WorkerRunner(loaded.playbook, inventory, options, loaded.templar, registry,
-                              reveal, connect, states)
-        run = play_run(runner, payload["play"], self.blob(payload["play_hosts"]),
-                       self.blob(payload["batch"]))
         task = loaded.task(payload["play"], payload["task_id"])
         started = time.monotonic()
-        outcome = TaskRunner(run).execute(task, state, payload["extra"])
+        with self.connections.lease() as get_connection:
+            def connect(name: str) -> Connection:
+                return get_connection(name, inventory.host_vars(name))
+
+            runner = WorkerRunner(loaded.playbook, inventory, options, loaded.templar,
+                                  registry, reveal, connect, states)
+            run = play_run(runner, payload["play"], self.blob(payload["play_hosts"]),
+                           self.blob(payload["batch"]))
+            outcome = TaskRunner(run).execute(task, state, payload["extra"])
         for item in outcome.items:
             item.result.data["worker"] = self.name
         changed = {k: v for k, v in state.facts.items() if before.get(k) != codec.dumps(v)}

@@ -94,3 +94,17 @@ def test_missing_key_or_broker_is_a_clear_input_error(tmp_path: Path, capsys,
     monkeypatch.setenv("RUNBOOK_BROKER_URL", f"redis://127.0.0.1:{port}/0")
     assert main(args) == 2
     assert f"cannot reach the broker redis://127.0.0.1:{port}/0" in capsys.readouterr().err
+
+
+def test_worker_connections_are_reused_and_closed_when_idle(monkeypatch):
+    from runbook_engine.distributed.worker import ConnectionPool
+
+    monkeypatch.setattr(ConnectionPool, "IDLE_CLOSE", 0.0)
+    pool = ConnectionPool()
+    local = {"ansible_connection": "local"}
+    with pool.lease() as outer:
+        first = outer("localhost", local)
+        with pool.lease() as inner:
+            assert inner("localhost", local) is first  # one connection per host
+        assert len(pool) == 1  # still in use by the outer job: kept
+    assert len(pool) == 0  # idle now: closed
