@@ -81,8 +81,11 @@ def _expected_sha256(checksum: str | None) -> str | None:
 def _controller_bytes(ctx: TaskContext, src: str, s3: S3Access | None) -> bytes:
     parsed = urlparse(src)
     if parsed.scheme in ("http", "https"):
-        with urllib.request.urlopen(src, timeout=DOWNLOAD_TIMEOUT) as response:
-            data: bytes = response.read(MAX_ARCHIVE_BYTES + 1)
+        try:
+            with urllib.request.urlopen(src, timeout=DOWNLOAD_TIMEOUT) as response:
+                data: bytes = response.read(MAX_ARCHIVE_BYTES + 1)
+        except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
+            raise ModuleFailure(f"downloading {src} failed: {exc}") from exc
     elif parsed.scheme == "s3":
         data = _s3_bytes(parsed.netloc, parsed.path.lstrip("/"), s3 or S3Access())
     else:

@@ -29,6 +29,18 @@ def wp_target(target: Target, wordpress_site: Callable[..., WordPressSite],
     return WpTarget(target, lambda: wordpress_site(target.scratch, owner))
 
 
+@pytest.fixture
+def wp_local(wordpress_site: Callable[..., WordPressSite],
+             tmp_path_factory: pytest.TempPathFactory) -> WpTarget:  # fmt: skip
+    """The local target only: for cases whose SSH path the two-target tests already cover
+    (the machine is shared; every site costs PHP requests)."""
+    from runbook_engine.connection.local import LocalConnection
+
+    scratch = tmp_path_factory.mktemp("wp-local")
+    target = Target("localhost", LocalConnection(), str(scratch))
+    return WpTarget(target, lambda: wordpress_site(scratch))
+
+
 @pytest.fixture(scope="session")
 def broken_core_zip(wp_builds: WordPressBuilds, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """WordPress 6.5 whose wp-settings.php dies with a fatal error on every request: the

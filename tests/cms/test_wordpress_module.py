@@ -1,5 +1,6 @@
-"""The `wordpress` module against real WordPress sites (SQLite, php -S), locally and over
-SSH: core 6.4 -> 6.5, plugin updates, maintenance mode, health, backup and rollback."""
+"""The `wordpress` module against real WordPress sites (SQLite, php -S): core 6.4 -> 6.5
+and a rolled-back broken update locally and over SSH (`wp_target`); plugin, theme,
+pre-flight and bad-archive cases locally (`wp_local`)."""
 
 from __future__ import annotations
 
@@ -54,36 +55,36 @@ def test_core_update_64_to_65_site_healthy(wp_target: WpTarget, wp_builds: WordP
 
 
 
-def test_plugin_update_from_local_archive(wp_target: WpTarget, tmp_path: Path):
-    site = wp_target.make_site()
+def test_plugin_update_from_local_archive(wp_local: WpTarget, tmp_path: Path):
+    site = wp_local.make_site()
     archive = plugin_zip(tmp_path / "rb-hello-1.1.zip", "rb-hello", "1.1")
 
-    preview = wp(wp_target, site.root, "update_plugin", check=True, src=str(archive))
+    preview = wp(wp_local, site.root, "update_plugin", check=True, src=str(archive))
     assert preview.changed and "rb-hello 1.0 -> 1.1" in preview.msg, preview.msg
     assert 'name="rb-hello" content="1.0"' in site.get("/")[1]
 
-    done = wp(wp_target, site.root, "update_plugin", src=str(archive))
+    done = wp(wp_local, site.root, "update_plugin", src=str(archive))
     assert done.changed and not done.failed, done.msg
     status, body = site.get("/")
     assert status == 200 and 'name="rb-hello" content="1.1"' in body
     assert not (site.root / "wp-content/plugins/.rb-hello.rb-previous").exists()
-    assert not wp(wp_target, site.root, "update_plugin", src=str(archive)).changed
+    assert not wp(wp_local, site.root, "update_plugin", src=str(archive)).changed
 
     older = plugin_zip(tmp_path / "rb-hello-0.9.zip", "rb-hello", "0.9")
-    refused = wp(wp_target, site.root, "update_plugin", src=str(older))
+    refused = wp(wp_local, site.root, "update_plugin", src=str(older))
     assert refused.failed and "downgrade" in refused.msg
 
 
-def test_plugin_archive_already_on_the_host(wp_target: WpTarget, tmp_path: Path):
-    site = wp_target.make_site()
+def test_plugin_archive_already_on_the_host(wp_local: WpTarget, tmp_path: Path):
+    site = wp_local.make_site()
     local = plugin_zip(tmp_path / "rb-hello-1.2.zip", "rb-hello", "1.2")
-    on_host = f"{wp_target.target.scratch}/rb-hello-1.2.zip"
-    wp_target.target.conn.run(f"cat > {on_host}", stdin=local.read_bytes())
-    done = wp(wp_target, site.root, "update_plugin", src=on_host, remote_src=True,
+    on_host = f"{wp_local.target.scratch}/rb-hello-1.2.zip"
+    wp_local.target.conn.run(f"cat > {on_host}", stdin=local.read_bytes())
+    done = wp(wp_local, site.root, "update_plugin", src=on_host, remote_src=True,
               checksum="sha256:" + "0" * 64)  # fmt: skip
     assert done.failed and "sha256" in done.msg
     digest = hashlib.sha256(local.read_bytes()).hexdigest()
-    done = wp(wp_target, site.root, "update_plugin", src=on_host, remote_src=True,
+    done = wp(wp_local, site.root, "update_plugin", src=on_host, remote_src=True,
               checksum=f"sha256:{digest}")  # fmt: skip
     assert done.changed and done.data["update"]["sha256"] == digest, done.msg
     assert 'content="1.2"' in site.get("/")[1]
@@ -123,12 +124,12 @@ def test_broken_core_update_rolled_back_exactly(wp_target: WpTarget, broken_core
     assert not site.maintenance_on()
 
 
-def test_preflight_reports_each_check(wp_target: WpTarget):
-    site = wp_target.make_site()
-    passed = wp(wp_target, site.root, "preflight", url=site.url, min_php="7.0", min_free_mb=1)
+def test_preflight_reports_each_check(wp_local: WpTarget):
+    site = wp_local.make_site()
+    passed = wp(wp_local, site.root, "preflight", url=site.url, min_php="7.0", min_free_mb=1)
     assert not passed.failed, passed.msg
     assert {c["check"] for c in passed.data["checks"]} >= {"installed", "php", "disk", "http"}
-    refused = wp(wp_target, site.root, "preflight", url=site.url, min_php="99.0",
+    refused = wp(wp_local, site.root, "preflight", url=site.url, min_php="99.0",
                  verify_checksums=True)  # fmt: skip
     assert refused.failed
     assert {c["check"] for c in refused.data["checks"] if not c["ok"]} == {"php", "checksums"}
@@ -147,28 +148,28 @@ def theme_zip(site_root: Path, dest: Path, version: str) -> Path:
     return dest
 
 
-def test_theme_update_keeps_the_site_rendering(wp_target: WpTarget, tmp_path: Path):
-    site = wp_target.make_site()
+def test_theme_update_keeps_the_site_rendering(wp_local: WpTarget, tmp_path: Path):
+    site = wp_local.make_site()
     archive = theme_zip(site.root, tmp_path / "twentytwentyfour.1.1.zip", "1.1")
-    done = wp(wp_target, site.root, "update_theme", src=str(archive))
+    done = wp(wp_local, site.root, "update_theme", src=str(archive))
     assert done.changed and "twentytwentyfour 1.0 -> 1.1" in done.msg, done.msg
-    facts = wp(wp_target, site.root, "facts").data["wordpress"]
+    facts = wp(wp_local, site.root, "facts").data["wordpress"]
     assert facts["themes"]["twentytwentyfour"]["version"] == "1.1"
     assert site.get("/")[0] == 200
 
 
-def test_corrupt_release_archive_changes_nothing(wp_target: WpTarget, wp_builds: WordPressBuilds,
+def test_corrupt_release_archive_changes_nothing(wp_local: WpTarget, wp_builds: WordPressBuilds,
                                                  tmp_path: Path):  # fmt: skip
-    site = wp_target.make_site()
+    site = wp_local.make_site()
     truncated = tmp_path / "wordpress-6.5.5.zip"
     truncated.write_bytes(wp_builds.wp65.read_bytes()[: 2 * 1024 * 1024])
     before = read_tree(site.root)
-    done = wp(wp_target, site.root, "update_core", src=str(truncated))
+    done = wp(wp_local, site.root, "update_core", src=str(truncated))
     assert done.failed and "unpacking" in done.msg, done.msg
     assert read_tree(site.root) == before
     assert site.served_version() == "6.4.5"
 
     not_wordpress = plugin_zip(tmp_path / "not-core.zip", "rb-hello", "9.9")
-    done = wp(wp_target, site.root, "update_core", src=str(not_wordpress))
+    done = wp(wp_local, site.root, "update_core", src=str(not_wordpress))
     assert done.failed and "not a WordPress release" in done.msg
     assert read_tree(site.root) == before
