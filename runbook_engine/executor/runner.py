@@ -171,6 +171,7 @@ class PlaybookRunner:
         self.confirm = confirm  # --step: asks about each task, answers y/n/c
         # Where one task runs on one host: here (default) or on a worker (celery).
         self.task_executor: TaskExecutor = task_executor or local_task_executor
+        self.stopping = threading.Event()  # set when the run is interrupted
         self.done: dict[str, set[str]] = {}  # resume: host -> task_ids already done
         for host, progress in (resume or {}).items():
             self.done[host] = set(progress.completed)
@@ -207,6 +208,7 @@ class PlaybookRunner:
             # Ctrl-C or SIGTERM: stop scheduling, cut the connections (in-flight commands
             # end with them), and still close the run properly so every output is valid.
             interrupted = True
+            self.stopping.set()  # executors waiting on remote work (celery) stop waiting
             self.bus.emit("warning", msg="interrupted: no new task was started after this")
         finally:
             self.connections.close()
