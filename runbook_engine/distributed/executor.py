@@ -45,6 +45,12 @@ class NoWorker(Exception):
     pass
 
 
+class Interrupted(Exception):
+    def __init__(self, worker: str | None) -> None:
+        super().__init__(worker)
+        self.worker = worker
+
+
 class Unserved(Exception):
     """The job's worker died before taking it; the job was withdrawn and can be re-sent."""
 
@@ -100,7 +106,13 @@ class CeleryTaskExecutor:
         if self.broken:
             return _failed(self.broken)
         try:
-            reply = self._round_trip(self._payload(run, task, state, extra), state.name)
+            reply = self._round_trip(self._payload(run, task, state, extra), state.name,
+                                     run.runner.stopping)
+        except Interrupted as exc:
+            where = f"worker {exc.worker}" if exc.worker else "the queue"
+            return _failed(f"interrupted while '{task.display_name}' ran on {state.name} "
+                           f"({where}); it may still finish there", worker=exc.worker,
+                           interrupted=True)
         except BrokerGone as exc:
             return self._break(run, str(exc))
         except WorkerLost as exc:
@@ -193,14 +205,15 @@ class CeleryTaskExecutor:
         return digest
 
     # -- the round trip -----------------------------------------------------------------------
-    def _round_trip(self, payload: dict[str, Any], host: str) -> dict[str, Any]:
+    def _round_trip(self, payload: dict[str, Any], host: str,
+                    stopping: threading.Event) -> dict[str, Any]:
         token = self.sealer.seal(payload)
         for _attempt in range(3):
             job = uuid.uuid4().hex
             target = self._route(host)
             self._publish(job, token, target)
             try:
-                reply = self._wait(job, target)
+                reply = self._wait(job, target, stopping)
             except Unserved:
                 self._unroute(host)
                 continue
@@ -254,7 +267,8 @@ class CeleryTaskExecutor:
         except Exception as exc:
             raise BrokerGone(self._gone_message(exc)) from None
 
-    def _wait(self, job: str, target: str | None) -> dict[str, Any]:
+    def _wait(self, job: str, target: str | None,
+              stopping: threading.Event) -> dict[str, Any]:
         import redis
 
         reply_key, claim_key = protocol.reply_key(job), protocol.claim_key(job)
@@ -262,6 +276,9 @@ class CeleryTaskExecutor:
         broken_since: float | None = None
         while True:
             try:
+                if stopping.is_set():
+                    self._withdraw(claim_key)
+                    raise Interrupted(self._owner(claim_key))
                 got = self.redis.blpop([reply_key], timeout=protocol.POLL)
                 if got is not None:
                     return dict(self.sealer.open(got[1]))
@@ -292,6 +309,15 @@ class CeleryTaskExecutor:
                 if now - broken_since > protocol.BROKER_GRACE:
                     raise BrokerGone(self._gone_message(exc)) from None
                 time.sleep(0.2)
+
+    def _withdraw(self, claim_key: str) -> None:
+        """A job not taken yet never runs: a worker taking it later finds it claimed."""
+        self.redis.set(claim_key, protocol.ABANDONED, nx=True, ex=protocol.JOB_TTL)
+
+    def _owner(self, claim_key: str) -> str | None:
+        owner = self.redis.get(claim_key)
+        text = owner.decode() if owner is not None else None
+        return None if text == protocol.ABANDONED else text
 
     def _forget(self, job: str) -> None:
         import redis

@@ -191,3 +191,30 @@ def test_no_worker_alive_fails_instead_of_waiting_forever(ssh_hosts, redis_serve
     claims = redis_server.cli("-n", "3", "--scan", "--pattern", "runbook:claim:*").split()
     assert [redis_server.cli("-n", "3", "get", c).strip() for c in claims] == [
         "<abandoned by the controller>"]
+
+
+def test_interrupting_the_controller_stops_waiting_on_workers(
+        ssh_hosts, redis_server: RedisServer, own_workers: list[Worker],
+        tmp_path: Path) -> None:
+    hosts = ssh_hosts[:2]
+    playbook = tmp_path / "held.yml"
+    playbook.write_text(textwrap.dedent(HELD_STEP))
+    inventory = write_inventory(tmp_path / "inv.yml", hosts)
+    dirs = host_dirs(hosts, "interrupted")
+    proc = runbook_process("run", playbook, "-i", inventory, "--executor", "celery",
+                           "--format", "json", "-e", json.dumps({"dirs": dirs}),
+                           env=_env(redis_server.url(2)))
+    try:
+        for host in hosts:
+            _wait_for(Path(dirs[host.name]) / "started", proc)
+        interrupted_at = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for host in hosts:
+            _kill_orphaned_sleeps(host)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - interrupted_at < 15  # the workers' jobs still ran: no wait
+    assert any("interrupted" in w for w in json.loads(out)["warnings"])
