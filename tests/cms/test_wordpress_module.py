@@ -4,7 +4,10 @@ pre-flight and bad-archive cases locally (`wp_local`)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
+import threading
 import zipfile
 from pathlib import Path
 
@@ -173,3 +176,23 @@ def test_corrupt_release_archive_changes_nothing(wp_local: WpTarget, wp_builds: 
     done = wp(wp_local, site.root, "update_core", src=str(not_wordpress))
     assert done.failed and "not a WordPress release" in done.msg
     assert read_tree(site.root) == before
+
+
+def test_plugin_archive_from_a_url(wp_local: WpTarget, tmp_path: Path):
+    """The controller downloads the archive (a real HTTP server on loopback) for the host."""
+    plugin_zip(tmp_path / "rb-hello-1.3.zip", "rb-hello", "1.3")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        site = wp_local.make_site()
+        missing = wp(wp_local, site.root, "update_plugin", src=f"{base}/nothing-here.zip")
+        assert missing.failed and "404" in missing.msg, missing.msg
+        done = wp(wp_local, site.root, "update_plugin", src=f"{base}/rb-hello-1.3.zip")
+        assert done.changed and "rb-hello 1.0 -> 1.3" in done.msg, done.msg
+        assert 'content="1.3"' in site.get("/")[1]
+    finally:
+        server.shutdown()
+        server.server_close()
