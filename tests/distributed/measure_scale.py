@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,7 @@ def main() -> int:
                 env = {**base_env, "RUNBOOK_BROKER_URL": redis.url(db)}
                 row = _measured([*args, "--executor", "celery"], env)
                 row["worker_rss_mb"] = [_rss_mb(w.pid) for w in workers]
+                row["worker_cpu_s"] = [_cpu_s(w.pid) for w in workers]
                 results.append({"mode": f"celery x{count} (c={options.concurrency})", **row})
             finally:
                 for worker in workers:
@@ -92,6 +94,7 @@ def main() -> int:
     finally:
         redis.stop()
         pool.close()
+        shutil.rmtree(work, ignore_errors=True)
     for row in results:
         if row["rc"] == 0:
             row.pop("err")
@@ -137,6 +140,12 @@ def _drain(proc: subprocess.Popen[bytes]) -> tuple[list[bytes], list[bytes]]:
     for reader in readers:
         reader.join()
     return out, err
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (start-up included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
 
 
 def _rss_mb(pid: int) -> float:

@@ -7,6 +7,7 @@ import json
 import textwrap
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -116,10 +117,23 @@ def _run_both(runbook, playbook: Path, inventory: Path, hosts, label: str,
     runs: dict[str, Any] = {}
     for executor in ("local", "celery"):
         dirs = host_dirs(hosts, f"{label}-{executor}")
+        junit = playbook.parent / f"{label}-{executor}.xml"
         result = runbook("run", playbook, "-i", inventory, "-e", json.dumps({"dirs": dirs}),
-                         "--executor", executor, "--format", "json", *options)
-        runs[executor] = (result, dirs)
+                         "--executor", executor, "--format", "json", "--junit", junit,
+                         *options)
+        runs[executor] = (result, dirs, _junit_cases(junit))
     return runs
+
+
+def _junit_cases(path: Path) -> list[tuple[str, ...]]:
+    """Each test case's suite, name and verdict, in file order."""
+    cases = []
+    for suite in ElementTree.parse(path).getroot().iter("testsuite"):
+        for case in suite.iter("testcase"):
+            verdict = next((child.tag for child in case
+                            if child.tag in ("failure", "error", "skipped")), "passed")
+            cases.append((suite.get("name", ""), case.get("name", ""), verdict))
+    return cases
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -133,8 +147,11 @@ def test_rollout_same_statuses_files_and_exit_code(ssh_hosts, celery_env, runboo
     playbook = _write(tmp_path, "rollout.yml", ROLLOUT)
     inventory = write_inventory(tmp_path / "inv.yml", ssh_hosts)
     runs = _run_both(runbook, playbook, inventory, ssh_hosts, "rollout")
-    (local, local_dirs), (celery, celery_dirs) = runs["local"], runs["celery"]
+    (local, local_dirs, local_junit), (celery, celery_dirs, celery_junit) = (
+        runs["local"], runs["celery"])
     assert local.rc == celery.rc == 4, celery.err  # max_fail_percentage stops the run
+    # (sorted: under `strategy: free` hosts interleave differently from run to run)
+    assert sorted(celery_junit) == sorted(local_junit) and len(local_junit) > 20
     doc_local, doc_celery = local.json(), celery.json()
     assert _rows(doc_celery, celery_dirs) == _rows(doc_local, local_dirs)
     assert doc_celery["stats"] == doc_local["stats"]
