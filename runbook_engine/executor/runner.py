@@ -462,14 +462,11 @@ class PlayRun:
                 outcome = self._run_step(task, [(state, extra)], threaded=False)[state.name]
                 step = _advance(walker, outcome)
 
-        # free: each host walks alone; run the walks on plain threads so the shared
-        # pool is left for the work they submit.
-        threads = [threading.Thread(target=drive, args=(s,), name=f"free-{s.name}")
-                   for s in states]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        # free: each host walks alone, `forks` hosts at a time; a walk runs its tasks
+        # inline (threaded=False), so it never waits on the pool it runs in.
+        futures = [self.runner.pool.submit(drive, s) for s in states]
+        for future in futures:
+            future.result()
 
     def _run_step(
         self, task: Task, group: Group, *, threaded: bool = True

@@ -314,3 +314,23 @@ def test_registered_loop_results_keep_the_item_not_the_label(write, runbook, tmp
     assert result.rc == 0, result.out
     assert out.read_text() == "1,2\n"
     assert "(item=a)" in result.out, "the label is what is shown"
+
+
+def test_free_strategy_lets_hosts_run_ahead_within_forks(write, runbook, tmp_path: Path):
+    log = tmp_path / "log"
+    inv = write("inv.yml", "all:\n  hosts:\n" + "".join(
+        f"    h{i}: {{ansible_connection: local}}\n" for i in range(6)))
+    pb = write("site.yml", f"""
+        - hosts: all
+          gather_facts: false
+          strategy: free
+          tasks:
+            - shell: echo "{{{{ inventory_hostname }}}} one" >> {log}
+            - shell: echo "{{{{ inventory_hostname }}}} two" >> {log}
+    """)
+    result = runbook("run", pb, "-i", inv, "--forks", "2")
+    assert result.rc == 0, result.out
+    lines = log.read_text().splitlines()
+    assert len(lines) == 12
+    for i in range(6):  # each host's own order holds
+        assert lines.index(f"h{i} one") < lines.index(f"h{i} two")
