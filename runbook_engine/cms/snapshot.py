@@ -46,7 +46,20 @@ cat {shlex.quote(target + '.sha256')}"""
     return done.stdout.strip()
 
 
+def inside(path: str, directory: str) -> bool:
+    """Whether `path` is `directory` or below it (lexically; paths are absolute)."""
+    path, directory = path.rstrip("/") + "/", directory.rstrip("/") + "/"
+    return path.startswith(directory)
+
+
+def _refuse_inside(what: str, path: str, site: str) -> None:
+    # A rollback empties the site directory first: anything kept inside it would go too.
+    if inside(path, site):
+        raise ModuleFailure(f"{what} {path} is inside the site {site}: keep it outside")
+
+
 def take(ctx: TaskContext, site: str, backup_dir: str, name: str, db_file: str | None) -> Snapshot:
+    _refuse_inside("the backup directory", backup_dir, site)
     if not _NAME.match(name):
         raise ModuleFailure(f"invalid backup name {name!r} (letters, digits, . _ -)")
     made = ctx.run(["mkdir", "-p", "--", backup_dir])
@@ -56,7 +69,7 @@ def take(ctx: TaskContext, site: str, backup_dir: str, name: str, db_file: str |
     base = f"{backup_dir.rstrip('/')}/{name}-{stamp}"
     files = f"{base}.tar.gz"
     files_sha = _archive(ctx, files, site, ["."])
-    if db_file and not db_file.startswith(site.rstrip("/") + "/"):
+    if db_file and not inside(db_file, site):
         directory, _, base_name = db_file.rpartition("/")
         db = f"{base}.db.tar.gz"
         return Snapshot(files, files_sha, db, _archive(ctx, db, directory or "/", [base_name]),
@@ -104,6 +117,7 @@ def restore(
 ) -> None:
     """Put the site back exactly as the snapshot holds it (files added since are removed)."""
     _check_site_path(site)
+    _refuse_inside("the backup", archive, site)
     _verify(ctx, archive, sha256)
     listed = ctx.run(f"tar -tzf {shlex.quote(archive)} | grep -qx './wp-includes/version.php'")
     if listed.rc != 0:
@@ -122,6 +136,7 @@ def restore(
 def restore_from_dir(ctx: TaskContext, site: str, source: str) -> None:
     """Replace the site with an unpacked tree (from the `restore` module), then remove it."""
     _check_site_path(site)
+    _refuse_inside("the restored tree", source, site)
     probe = ctx.run(["test", "-f", f"{source}/wp-includes/version.php"])
     if probe.rc != 0:
         raise ModuleFailure(f"{source} holds no WordPress tree: refusing to restore from it")

@@ -129,6 +129,10 @@ def test_broken_core_update_rolled_back_exactly(wp_target: WpTarget, broken_core
 
 def test_preflight_reports_each_check(wp_local: WpTarget):
     site = wp_local.make_site()
+    # A rollback empties the site directory: a backup kept inside it is refused up front.
+    inside = wp(wp_local, site.root, "backup", backup_dir=f"{site.root}/wp-content/backups")
+    assert inside.failed and "inside the site" in inside.msg
+    assert not (site.root / "wp-content/backups").exists()
     passed = wp(wp_local, site.root, "preflight", url=site.url, min_php="7.0", min_free_mb=1)
     assert not passed.failed, passed.msg
     assert {c["check"] for c in passed.data["checks"]} >= {"installed", "php", "disk", "http"}
