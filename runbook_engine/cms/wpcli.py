@@ -38,7 +38,8 @@ class WpCli:
         return list(self.json("core", "check-update"))
 
     def component_updates(self, kind: str) -> list[dict[str, Any]]:
-        return list(self.json(kind, "list", "--update=available"))
+        fields = "--fields=name,version,update_version"
+        return list(self.json(kind, "list", "--update=available", fields))
 
     def verify_checksums(self) -> tuple[bool, str]:
         done = self.run("core", "verify-checksums")
