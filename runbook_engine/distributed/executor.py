@@ -89,8 +89,8 @@ class CeleryTaskExecutor:
         # Other hosts' variables and facts travel only when something may read them.
         self.ships_hostvars = b"hostvars" in self.bundle.data
         self.broken: str | None = None
-        self._sent_blobs: set[str] = set()
-        self._shared: str | None = None
+        self._sent_blobs: dict[str, float] = {}  # digest -> when it was stored
+        self._shared: tuple[dict[str, Any], str] | None = None  # value, digest
         self._vault: list[list[str]] | None = None
         self._publish_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -136,7 +136,8 @@ class CeleryTaskExecutor:
         other_facts: dict[str, Any] = {}
         if self.ships_hostvars:
             targets |= set(run.batch)
-            other_facts = {h: runner.hosts[h].facts for h in run.hosts
+            # dict() copies atomically: under `strategy: free` other hosts' facts change
+            other_facts = {h: dict(runner.hosts[h].facts) for h in run.hosts
                            if h != state.name and h in runner.hosts}
         host_vars = {}
         for name in targets:
@@ -182,7 +183,7 @@ class CeleryTaskExecutor:
         if self._shared is None:
             runner = run.runner
             options = runner.options
-            self._shared = self._blob({
+            value = {
                 "hosts": list(runner.inventory.hosts),
                 "groups": runner.inventory.groups,
                 "options": {
@@ -191,17 +192,19 @@ class CeleryTaskExecutor:
                     "extra_vars": options.extra_vars,
                     "preapproved": sorted(options.preapproved),
                 },
-            })
-        return self._shared
+            }
+            self._shared = (value, hashlib.sha256(codec.dumps(value).encode()).hexdigest())
+        return self._blob(*self._shared)
 
-    def _blob(self, value: Any) -> str:
-        digest = hashlib.sha256(codec.dumps(value).encode()).hexdigest()
+    def _blob(self, value: Any, digest: str | None = None) -> str:
+        digest = digest or hashlib.sha256(codec.dumps(value).encode()).hexdigest()
+        now = time.monotonic()
         with self._state_lock:
-            if digest in self._sent_blobs:
-                return digest
+            if now - self._sent_blobs.get(digest, -protocol.JOB_TTL) < protocol.JOB_TTL / 2:
+                return digest  # sent, and far from expiring (runs may last for days)
         self.redis.set(protocol.blob_key(digest), self.sealer.seal(value), ex=protocol.JOB_TTL)
         with self._state_lock:
-            self._sent_blobs.add(digest)
+            self._sent_blobs[digest] = now
         return digest
 
     # -- the round trip -----------------------------------------------------------------------
