@@ -58,13 +58,17 @@ ROLLOUT = """
 
 - name: batches
   hosts: testhosts
-  gather_facts: false
+  gather_facts: true
   serial: 2
   tasks:
     - name: batch file
       copy:
         dest: "{{ dirs[inventory_hostname] }}/batch.txt"
         content: "{{ ansible_play_batch | join(',') }}\\n"
+    - name: a gathered fact
+      copy:
+        dest: "{{ dirs[inventory_hostname] }}/system.txt"
+        content: "{{ ansible_system }} {{ ansible_user_id }}\\n"
 
 - name: free strategy
   hosts: testhosts
@@ -163,6 +167,7 @@ def test_rollout_same_statuses_files_and_exit_code(ssh_hosts, celery_env, runboo
     assert files["state.txt"] == f"first {first} alpha,beta,gamma once-{first} {everyone}\n"
     assert files["handler.txt"] == "handled\n"
     assert files["free.txt"] == f"free {first}\n"
+    assert files["system.txt"] == f"Linux {ssh_hosts[0].user}\n"
     assert read_tree(celery_dirs[ssh_hosts[2].name])["peer.txt"] == f"first {first}\n"
     assert files["batch.txt"] == f"{first},{ssh_hosts[1].name}\n"
     assert read_tree(celery_dirs[ssh_hosts[2].name])["batch.txt"] == f"{ssh_hosts[2].name}\n"
