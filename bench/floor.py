@@ -60,7 +60,8 @@ def run_one(target: dict[str, Any]) -> str | None:
     try:
         client.connect(target["address"], port=target["port"], username=target["user"],
                        key_filename=target["key_file"], allow_agent=False,
-                       look_for_keys=False, timeout=30)
+                       look_for_keys=False, timeout=target["timeout"],
+                       banner_timeout=target["timeout"], auth_timeout=target["timeout"])
         _, stdout, stderr = client.exec_command("/bin/sh -s")
         stdout.channel.sendall(script(target["root"]).encode())
         stdout.channel.shutdown_write()

@@ -18,6 +18,9 @@ from bench.fixtures import PLAYBOOK, WORKLOAD, Target
 REPO = Path(__file__).resolve().parent.parent
 RUNBOOK = REPO / ".venv" / "bin" / "runbook"
 TOOLS = ("runbook", "ansible", "pyinfra", "floor")
+# Connect timeout for every tool (the floor passes it to paramiko): the default 10 s of
+# runbook and ansible lost 4 of 500 hosts during a load spike (load average ~400).
+CONNECT_TIMEOUT = 30
 
 
 @dataclass
@@ -43,6 +46,7 @@ def _inventory(targets: list[Target], tool: str) -> dict[str, object]:
             "ansible_user": d.user,
             "ansible_ssh_private_key_file": d.key_file,
             "runbook_known_hosts_file": d.known_hosts,
+            "ansible_ssh_timeout": CONNECT_TIMEOUT,
             "bench_root": t.root(tool),
         }
     return {"all": {"children": {"bench": {"hosts": hosts}}}}
@@ -118,7 +122,8 @@ def floor(workdir: Path, targets: list[Target], parallel: int) -> Invocation:
         "targets": [
             {"name": t.name, "address": t.daemon.address, "port": t.daemon.port,
              "user": t.daemon.user, "key_file": t.daemon.key_file,
-             "known_hosts": t.daemon.known_hosts, "root": t.root("floor")}
+             "known_hosts": t.daemon.known_hosts, "root": t.root("floor"),
+             "timeout": CONNECT_TIMEOUT}
             for t in targets
         ],
     }
