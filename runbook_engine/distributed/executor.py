@@ -260,6 +260,9 @@ class CeleryTaskExecutor:
         return alive
 
     def _publish(self, job: str, token: str, target: str | None) -> None:
+        import redis
+        from kombu.exceptions import OperationalError
+
         queue = protocol.worker_queue(target) if target else protocol.QUEUE
         try:
             with self._publish_lock:  # one producer connection, used by one thread at a time
@@ -267,7 +270,7 @@ class CeleryTaskExecutor:
                     protocol.TASK_NAME, args=[job, token], queue=queue, retry=True,
                     retry_policy={"max_retries": 2, "interval_start": 0.5,
                                   "interval_step": 1, "interval_max": 2})
-        except Exception as exc:
+        except (OperationalError, redis.RedisError, OSError) as exc:
             raise BrokerGone(self._gone_message(exc)) from None
 
     def _wait(self, job: str, target: str | None,
