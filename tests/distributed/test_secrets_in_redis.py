@@ -57,8 +57,14 @@ def test_no_secret_in_redis_traffic_or_keys(ssh_hosts, celery_env, runbook, tmp_
             - name: read them back
               command: cat {{{{ out }}}}
               register: back
+            - name: as another user, with the become password
+              command: whoami
+              become: true
+              become_user: daemon
         """).format(vaulted=textwrap.indent(vault.inline_yaml(ciphertext, "vaulted"), "    ")))
-    inventory = write_inventory(tmp_path / "inv.yml", ssh_hosts, {"db_password": HOST_VAR})
+    become_password = ssh_hosts[0].password  # the same for every test host
+    inventory = write_inventory(tmp_path / "inv.yml", ssh_hosts, {
+        "db_password": HOST_VAR, "ansible_become_password": become_password})
     dirs = host_dirs(ssh_hosts, "secrets")
     redis = celery_env.redis
     log = tmp_path / "monitor.log"
@@ -84,7 +90,9 @@ def test_no_secret_in_redis_traffic_or_keys(ssh_hosts, celery_env, runbook, tmp_
     views = _decoded_views(traffic) + _decoded_views(at_rest)
     assert any("gAAAAA" in view for view in views[1:])  # decoded Celery bodies: Fernet tokens
     assert "runbook:bundle:" in traffic and "runbook:reply:" in traffic
-    for secret in SECRETS:
+    for secret in (*SECRETS, become_password):
         assert not any(secret in view for view in views), secret
-    # and the outputs mask the vault value
-    assert VAULTED not in result.out
+    # the outputs mask the vault value and the become password (learnt on the workers)
+    assert VAULTED not in result.out and become_password not in result.out
+    became = result.json()["plays"][0]["tasks"][2]["results"]
+    assert {r["stdout"] for r in became.values()} == {"daemon"}
