@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 HELP = "continue a failed or interrupted run where each host stopped"
 
@@ -39,5 +40,7 @@ def main(args: argparse.Namespace) -> int:
             hint="review the change; `runbook resume RUN_ID --force` continues anyway",
         )
     done = sum(len(p.completed) for p in state.hosts.values())
-    print(f"resuming run {record.id}: {done} host-task results already done are skipped")
+    # stderr: stdout may carry a machine-readable document (--format json)
+    print(f"resuming run {record.id}: {done} host-task results already done are skipped",
+          file=sys.stderr)
     return execute(prepared, args)
