@@ -60,6 +60,8 @@ class HostState:
     failed: bool = False
     unreachable: bool = False
     done: bool = False
+    # what a rescue section sees: ansible_failed_task / ansible_failed_result
+    last_failure: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("ok", "changed", "failed", "skipped", "unreachable", "rescued", "ignored"), 0))
 
@@ -387,7 +389,7 @@ class PlayRun:
                     host.failed = False
                     host.stats["rescued"] += 1
                     host.stats["failed"] = max(0, host.stats["failed"] - 1)  # as Ansible counts
-                    ok = yield from self._walk(task.rescue, host, extra)
+                    ok = yield from self._walk(task.rescue, host, {**extra, **host.last_failure})
                 if task.always and not host.unreachable:
                     failed_now = host.failed
                     host.failed = False
@@ -415,6 +417,7 @@ class PlayRun:
                 return False
             if outcome.failed:
                 host.failed = True
+                host.last_failure = _failure_vars(task, outcome)
                 return False
         return True
 
@@ -636,6 +639,15 @@ class PlayRun:
                         s.failed = True
             if not ran:
                 return
+
+
+def _failure_vars(task: Task, outcome: Outcome) -> dict[str, Any]:
+    failed = next((i.result for i in outcome.items if i.result.failed), None)
+    return {
+        "ansible_failed_task": {"name": task.display_name, "action": task.module,
+                                "position": str(task.position)},
+        "ansible_failed_result": outcome.registered or (failed.registered() if failed else {}),
+    }
 
 
 def _module_runs_once(task: Task) -> bool:

@@ -297,6 +297,8 @@ class TaskRunner:
         self, task: Task, host: HostState, outcome: Outcome, items: list[ItemResult],
         variables: Any, *, looped: bool = False,
     ) -> Outcome:
+        if looped and not items:  # as Ansible shows it: skipped, nothing to do
+            items = [ItemResult(Result(skipped=True, msg="No items in the list"))]
         outcome.items = items
         results = [i.result for i in items]
         outcome.unreachable = any(r.unreachable and not i.ignored for r, i in zip(results, items,
@@ -306,7 +308,7 @@ class TaskRunner:
         outcome.changed = any(r.changed for r in results)
         outcome.skipped = bool(results) and all(r.skipped for r in results)
         if looped:
-            if not results:
+            if not any(i.has_item for i in items):
                 outcome.skipped = True
                 aggregate = {"changed": False, "skipped": True, "results": [],
                              "msg": "No items in the list"}

@@ -19,7 +19,7 @@ MAGIC = frozenset({
     "ansible_diff_mode", "ansible_run_id", "omit", "item", "ansible_loop", "environment",
     "ansible_facts", "inventory_dir", "inventory_file", "ansible_version",
     "ansible_parent_role_names", "ansible_verbosity", "runbook_preapproved",
-    "ansible_search_path",
+    "ansible_search_path", "ansible_failed_task", "ansible_failed_result",
 })
 # Expressions of these keywords are bare Jinja2 expressions, not `{{ }}` templates.
 _EXPRESSIONS = ("when", "changed_when", "failed_when", "until")

@@ -334,3 +334,27 @@ def test_free_strategy_lets_hosts_run_ahead_within_forks(write, runbook, tmp_pat
     assert len(lines) == 12
     for i in range(6):  # each host's own order holds
         assert lines.index(f"h{i} one") < lines.index(f"h{i} two")
+
+
+def test_rescue_sees_the_failure_and_empty_loops_are_skipped(write, runbook, tmp_path: Path):
+    out = tmp_path / "out"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - name: nothing to loop over
+              command: echo {{{{ item }}}}
+              loop: []
+              register: empty
+            - block:
+                - name: breaks
+                  shell: echo boom >&2; exit 3
+              rescue:
+                - shell: >
+                    echo "{{{{ ansible_failed_task.name }}}} rc={{{{ ansible_failed_result.rc }}}}
+                    {{{{ ansible_failed_result.stderr }}}} {{{{ empty.skipped }}}}" > {out}
+    """)
+    result = runbook("run", pb, "-i", LOCAL_INV)
+    assert result.rc == 0, result.out
+    assert out.read_text().split() == ["breaks", "rc=3", "boom", "True"]
+    assert "skipped: [localhost]" in result.out
