@@ -4,6 +4,10 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 RUNBOOK := $(VENV)/bin/runbook
 STAMP := $(VENV)/.installed
+# Two workers; a file's tests stay on one worker, so tests that touch machine-wide state
+# (apt, crontabs, init scripts) never run at the same time. `make test PYTEST_PARALLEL=`
+# runs serially.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 
 .PHONY: venv demo test test-deps lint bench clean
 
@@ -23,7 +27,7 @@ test-deps:
 
 test: test-deps venv
 	$(VENV)/bin/ruff check runbook_engine tests
-	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check runbook_engine tests bench

@@ -139,7 +139,10 @@ def test_read_only_key_cannot_back_up_or_rotate_but_can_restore(
     readonly = seaweedfs.s3_args(prefix=prefix, name="s", readonly=True)
     made = run_module("backup", make_ctx(target), {**admin, "root": src, "paths": ["."]})
     assert not made.failed, made.msg
-    denied = run_module("backup", make_ctx(target), {**readonly, "root": src, "paths": ["."]})
+    # another name: within the same second the same name would be refused as "exists"
+    readonly_other = seaweedfs.s3_args(prefix=prefix, name="s2", readonly=True)
+    denied = run_module("backup", make_ctx(target),
+                        {**readonly_other, "root": src, "paths": ["."]})
     assert denied.failed
     assert "AccessDenied" in denied.msg and "not allowed" in denied.msg
     assert READONLY_SECRET not in repr(denied)
