@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,7 @@ def main(argv: list[str]) -> int:
         print("verify:", "ok" if not errors else errors[:3])
     finally:
         pool.close()
+        shutil.rmtree(work, ignore_errors=True)
     return 0 if os.path.exists(out) else 1
 
 
