@@ -1,3 +1,3 @@
-from runbook_engine.cli import main
+from runbook_engine.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -54,3 +54,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+
+
+def entry() -> None:
+    """The `runbook` command. Unlike `main()` (which tests call in-process) it exits
+    the fast way: the run is over, every output is flushed and every file closed, and
+    letting the interpreter free its whole heap one object at a time costs ~0.5 s."""
+    import gc
+    import os
+
+    gc.freeze()  # what start-up allocated is never garbage: stop scanning it
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

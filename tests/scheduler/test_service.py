@@ -25,16 +25,21 @@ def test_scheduled_run_is_journaled_and_sigterm_leaves_it_interrupted(tmp_path: 
         "extra_vars": {"marker": str(marker), "pause": 120},
         "cron": "* * * * * */2", "overlap": "skip",
     }])
-    scheduler = subprocess.Popen(
-        [*RUNBOOK, "scheduler", "--schedules", str(schedules)], cwd=tmp_path,
-        env=runbook_env(state), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "scheduler.log"
+    with log.open("w") as sink:
+        scheduler = subprocess.Popen(
+            [*RUNBOOK, "scheduler", "--schedules", str(schedules)], cwd=tmp_path,
+            env=runbook_env(state), stdout=sink, stderr=subprocess.STDOUT, text=True)
     try:
-        # The run wrote its marker and is now in the long task: stop the scheduler there.
+        # The run wrote its marker and is now in the long task, and a later fire was
+        # skipped because of it: stop the scheduler there.
         wait_until(lambda: marker.exists(), 90, "the scheduled run's first task")
         record = wait_until(lambda: runs(state, "schedule:every-two-seconds"), 30, "the run")[0]
         wait_until(lambda: _running_task(state, record.id) == "hold", 60, "the second task")
+        wait_until(lambda: "this fire is skipped" in log.read_text(), 30, "an overlapping fire")
         scheduler.send_signal(signal.SIGTERM)
-        output, _ = scheduler.communicate(timeout=90)
+        scheduler.wait(timeout=90)
+        output = log.read_text()
     finally:
         if scheduler.poll() is None:
             scheduler.kill()
