@@ -147,6 +147,8 @@ def main(argv: list[str]) -> int:
                             "tools": tool_names, "scale": args.scale,
                             "versions": {p: venvs.version(p) for p in venvs.PEERS
                                          if p in tool_names}}
+    if "runbook" in tool_names:
+        tools.byte_compile_runbook()
     if not args.no_startup:
         data["startup"] = startup_costs(tool_names)
         for name, secs in data["startup"].items():

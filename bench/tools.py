@@ -52,7 +52,18 @@ def _inventory(targets: list[Target], tool: str) -> dict[str, object]:
     return {"all": {"children": {"bench": {"hosts": hosts}}}}
 
 
+def byte_compile_runbook() -> None:
+    """Write runbook_engine's .pyc files, as `pip install` does for an installed package
+    (and did for ansible and pyinfra in their venvs). The editable install here, with
+    PYTHONDONTWRITEBYTECODE=1 in the environment, otherwise compiles every module from
+    source at each start: ~0.13 s of CPU per invocation that no user pays."""
+    import compileall
+
+    compileall.compile_dir(str(REPO / "runbook_engine"), quiet=1)
+
+
 def runbook(workdir: Path, targets: list[Target], parallel: int) -> Invocation:
+    byte_compile_runbook()
     inv = workdir / "inventory.yml"
     inv.write_text(yaml.safe_dump(_inventory(targets, "runbook"), sort_keys=False))
     argv = [str(RUNBOOK), "run", str(PLAYBOOK), "-i", str(inv), "-f", str(parallel)]
