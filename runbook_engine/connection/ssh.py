@@ -23,6 +23,7 @@ from typing import BinaryIO, Literal
 import fabric
 import paramiko
 from paramiko.common import cMSG_CHANNEL_REQUEST
+from paramiko.hostkeys import HostKeyEntry
 
 from runbook_engine.connection.base import CommandResult
 from runbook_engine.errors import HostUnreachable
@@ -150,17 +151,42 @@ class _AcceptAny(paramiko.MissingHostKeyPolicy):
         return None
 
 
+_parsed_known_hosts: dict[str, tuple[tuple[int, int, int], list[HostKeyEntry]]] = {}
+_parsed_known_hosts_lock = threading.Lock()
+
+
+def _load_known_hosts(keys: paramiko.HostKeys, path: Path) -> None:
+    """`keys.load(path)` into an empty HostKeys, parsing each version of the file once.
+
+    paramiko's load is quadratic in the file's lines (each new line is checked against
+    every earlier one) and ran once per host: with every host in one known_hosts file,
+    2.5 ms per connection at 50 lines, 49 ms at 500. The entries are shared between
+    connections, never changed: a policy only adds entries for names not yet known."""
+    stat = path.stat()
+    version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    name = str(path)
+    with _parsed_known_hosts_lock:
+        cached = _parsed_known_hosts.get(name)
+    if cached is None or cached[0] != version:
+        parsed = paramiko.HostKeys()
+        parsed.load(name)
+        cached = (version, parsed._entries)
+        with _parsed_known_hosts_lock:
+            _parsed_known_hosts[name] = cached
+    keys._entries = list(cached[1])
+
+
 def _configure_host_keys(client: paramiko.SSHClient, settings: SSHSettings) -> None:
     if settings.host_key_checking == "off":
         client.set_missing_host_key_policy(_AcceptAny())
         return
     user_file = Path(os.path.expanduser(USER_KNOWN_HOSTS))
     if user_file.exists():
-        client.load_system_host_keys(str(user_file))
+        _load_known_hosts(client._system_host_keys, user_file)  # what load_system_host_keys fills
     if settings.known_hosts_file:
         inventory_file = Path(os.path.expanduser(settings.known_hosts_file))
         if inventory_file.exists():
-            client.get_host_keys().load(str(inventory_file))
+            _load_known_hosts(client.get_host_keys(), inventory_file)
     if settings.host_key_checking == "accept-new":
         client.set_missing_host_key_policy(_AcceptNew(settings))
     else:
