@@ -27,7 +27,7 @@ from typing import Any
 
 from runbook_engine.connection.base import Connection
 from runbook_engine.connection.local import LocalConnection
-from runbook_engine.connection.ssh import HostKeyChecking, JumpHost, SSHConnection, SSHSettings
+from runbook_engine.connection.settings import HostKeyChecking, JumpHost, SSHSettings
 from runbook_engine.errors import InputError
 
 _LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -145,5 +145,9 @@ def connection_for(host_name: str, host_vars: Mapping[str, Any]) -> Connection:
     if kind == "local":
         return LocalConnection(host_name)
     if kind in _SSH_KINDS:
-        return SSHConnection(host_name, ssh_settings(host_name, host_vars))
+        settings = ssh_settings(host_name, host_vars)
+        # Imported here: paramiko and Fabric only when a host is reached over SSH.
+        from runbook_engine.connection.ssh import SSHConnection
+
+        return SSHConnection(host_name, settings)
     raise InputError(f"host {host_name}: ansible_connection {kind!r} is not supported (ssh, local)")

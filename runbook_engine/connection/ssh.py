@@ -16,9 +16,8 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 import fabric
 import paramiko
@@ -26,9 +25,13 @@ from paramiko.common import cMSG_CHANNEL_REQUEST
 from paramiko.hostkeys import HostKeyEntry
 
 from runbook_engine.connection.base import CommandResult
+from runbook_engine.connection.settings import (  # noqa: F401 (callers import these here)
+    HostKeyChecking,
+    JumpHost,
+    SSHSettings,
+)
 from runbook_engine.errors import HostUnreachable
 
-HostKeyChecking = Literal["strict", "accept-new", "off"]
 USER_KNOWN_HOSTS = "~/.ssh/known_hosts"
 _READ_SIZE = 65536
 # Below this size stdin is written before reading output: it fits in the server's
@@ -47,51 +50,6 @@ MAX_CHANNELS = 10
 # wakes the thread at once), and keepalives (every `keepalive_interval` >= 1 s of
 # silence) are sent at most this much later.
 _IDLE_POLL = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class JumpHost:
-    """One ProxyJump hop: `[user@]host[:port]`."""
-
-    address: str
-    port: int = 22
-    user: str | None = None
-
-    @classmethod
-    def parse(cls, spec: str) -> JumpHost:
-        user, _, hostport = spec.rpartition("@")
-        host, port = hostport, 22
-        if hostport.startswith("["):  # [v6addr]:port
-            host, _, rest = hostport[1:].partition("]")
-            if rest.startswith(":"):
-                port = int(rest[1:])
-        elif hostport.count(":") == 1:
-            host, port_text = hostport.split(":")
-            port = int(port_text)
-        return cls(host, port, user or None)
-
-
-@dataclass(frozen=True, slots=True)
-class SSHSettings:
-    """Everything needed to reach one host (built from inventory vars by the factory)."""
-
-    address: str
-    port: int = 22
-    user: str | None = None
-    key_files: tuple[str, ...] = ()
-    password: str | None = None
-    host_key_checking: HostKeyChecking = "strict"
-    # Checked besides ~/.ssh/known_hosts; `accept-new` records new keys here (else there).
-    known_hosts_file: str | None = None
-    connect_timeout: float = 10.0
-    keepalive_interval: int = 15
-    jumps: tuple[JumpHost, ...] = ()  # ProxyJump hops, first hop first
-    proxy_command: str | None = None
-    extra_key_files: tuple[str, ...] = field(default=())  # tried after key_files
-
-    def target(self) -> str:
-        user = f"{self.user}@" if self.user else ""
-        return f"{user}{self.address}:{self.port}"
 
 
 # -- host keys -------------------------------------------------------------------

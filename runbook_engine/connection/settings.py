@@ -1,0 +1,57 @@
+"""What is needed to reach a host over SSH: plain data, built from inventory variables.
+
+Kept apart from `ssh` so that reading an inventory (and a run whose hosts are all
+local) does not import paramiko and Fabric (~0.15 s of start-up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+HostKeyChecking = Literal["strict", "accept-new", "off"]
+
+
+@dataclass(frozen=True, slots=True)
+class JumpHost:
+    """One ProxyJump hop: `[user@]host[:port]`."""
+
+    address: str
+    port: int = 22
+    user: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> JumpHost:
+        user, _, hostport = spec.rpartition("@")
+        host, port = hostport, 22
+        if hostport.startswith("["):  # [v6addr]:port
+            host, _, rest = hostport[1:].partition("]")
+            if rest.startswith(":"):
+                port = int(rest[1:])
+        elif hostport.count(":") == 1:
+            host, port_text = hostport.split(":")
+            port = int(port_text)
+        return cls(host, port, user or None)
+
+
+@dataclass(frozen=True, slots=True)
+class SSHSettings:
+    """Everything needed to reach one host (built from inventory vars by the factory)."""
+
+    address: str
+    port: int = 22
+    user: str | None = None
+    key_files: tuple[str, ...] = ()
+    password: str | None = None
+    host_key_checking: HostKeyChecking = "strict"
+    # Checked besides ~/.ssh/known_hosts; `accept-new` records new keys here (else there).
+    known_hosts_file: str | None = None
+    connect_timeout: float = 10.0
+    keepalive_interval: int = 15
+    jumps: tuple[JumpHost, ...] = ()  # ProxyJump hops, first hop first
+    proxy_command: str | None = None
+    extra_key_files: tuple[str, ...] = field(default=())  # tried after key_files
+
+    def target(self) -> str:
+        user = f"{self.user}@" if self.user else ""
+        return f"{user}{self.address}:{self.port}"
