@@ -32,21 +32,35 @@ class Database:
         self._lock = threading.RLock()
         self._depth = 0
 
+    _conn: Any  # the DB-API connection, in autocommit mode (transactions are explicit)
+
     # -- subclass hooks ---------------------------------------------------------------
-    def _raw_execute(self, sql: str, params: Sequence[Any]) -> tuple[list[dict[str, Any]], int]:
+    def _cursor(self, sql: str, params: Sequence[Any]) -> Any:
+        """Execute one statement (`?` placeholders); a unique-constraint refusal raises
+        IntegrityConflict."""
         raise NotImplementedError
 
     def _begin(self) -> None:
         raise NotImplementedError
 
+    # -- shared by both backends ------------------------------------------------------
+    def _raw_execute(self, sql: str, params: Sequence[Any]) -> tuple[list[dict[str, Any]], int]:
+        cursor = self._cursor(sql, params)
+        rows: list[dict[str, Any]] = []
+        if cursor.description:
+            names = [getattr(d, "name", None) or d[0] for d in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return rows, cursor.rowcount
+
     def _commit(self) -> None:
-        raise NotImplementedError
+        self._conn.execute("COMMIT")
 
     def _rollback(self) -> None:
-        raise NotImplementedError
+        self._conn.execute("ROLLBACK")
 
     def close(self) -> None:
-        raise NotImplementedError
+        with self._lock:
+            self._conn.close()
 
     # -- public -----------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -121,30 +135,15 @@ class SqliteDatabase(Database):
         except OSError:
             pass
 
-    def _raw_execute(self, sql: str, params: Sequence[Any]) -> tuple[list[dict[str, Any]], int]:
+    def _cursor(self, sql: str, params: Sequence[Any]) -> Any:
         try:
-            cursor = self._conn.execute(sql, params)
+            return self._conn.execute(sql, params)
         except sqlite3.IntegrityError as exc:
             raise IntegrityConflict(str(exc)) from exc
-        rows: list[dict[str, Any]] = []
-        if cursor.description:
-            names = [d[0] for d in cursor.description]
-            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        return rows, cursor.rowcount
 
     def _begin(self) -> None:
         # IMMEDIATE takes the write lock up front: no deadlock when a reader upgrades.
         self._conn.execute("BEGIN IMMEDIATE")
-
-    def _commit(self) -> None:
-        self._conn.execute("COMMIT")
-
-    def _rollback(self) -> None:
-        self._conn.execute("ROLLBACK")
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
 
 class PostgresDatabase(Database):
@@ -165,29 +164,14 @@ class PostgresDatabase(Database):
         except psycopg.OperationalError as exc:
             raise InputError(f"cannot connect to the state database: {_first_line(exc)}") from None
 
-    def _raw_execute(self, sql: str, params: Sequence[Any]) -> tuple[list[dict[str, Any]], int]:
+    def _cursor(self, sql: str, params: Sequence[Any]) -> Any:
         try:
-            cursor = self._conn.execute(sql.replace("?", "%s"), params)
+            return self._conn.execute(sql.replace("?", "%s"), params)
         except self._psycopg.errors.UniqueViolation as exc:
             raise IntegrityConflict(str(exc)) from exc
-        rows: list[dict[str, Any]] = []
-        if cursor.description:
-            names = [d.name for d in cursor.description]
-            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        return rows, cursor.rowcount
 
     def _begin(self) -> None:
         self._conn.execute("BEGIN")
-
-    def _commit(self) -> None:
-        self._conn.execute("COMMIT")
-
-    def _rollback(self) -> None:
-        self._conn.execute("ROLLBACK")
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
 
 def _first_line(exc: Exception) -> str:
