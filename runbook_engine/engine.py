@@ -157,7 +157,7 @@ class Prepared:
         request = self.request
         store = _open_store() if (request.journal or request.lock) else None
         try:
-            run_id = run_id or _new_run_id(store)
+            run_id = run_id or _new_run_id()
             if store is not None and request.lock:
                 store.locks.acquire(run_id, self.hosts, playbook=str(self.playbook.path),
                                     user=_user(), wait=request.wait_lock)
@@ -230,13 +230,24 @@ def _task_executor(name: str, prepared: Prepared) -> Any:
     raise InputError(f"unknown executor {name!r}", hint="use local or celery")
 
 
+def _ordered(hosts: list[str], order: str) -> list[str]:
+    """The play's `order:` (inventory order is what select() returns)."""
+    if order == "sorted":
+        return sorted(hosts)
+    if order == "reverse_sorted":
+        return sorted(hosts, reverse=True)
+    if order == "reverse_inventory":
+        return list(reversed(hosts))
+    return hosts
+
+
 def _open_store() -> Any:
     from runbook_engine.state.store import open_store
 
     return open_store()
 
 
-def _new_run_id(store: Any) -> str:
+def _new_run_id() -> str:
     from runbook_engine.state.store import new_run_id
 
     return new_run_id()
@@ -301,8 +312,9 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
                                                        **resolved.values}))
             except TemplateError as exc:
                 raise InputError(f"hosts: {exc}", play.position) from None
-        play_hosts.append(inventory.select(pattern, request.limit, play.position,
-                                           allow_empty=bool(request.limit)))
+        hosts = inventory.select(pattern, request.limit, play.position,
+                                 allow_empty=bool(request.limit))
+        play_hosts.append(_ordered(hosts, play.order))
     if request.limit and not any(play_hosts):
         raise InputError(f"--limit '{request.limit}' leaves no host in any play",
                          hint="check the name, or run `runbook inventory --graph`")

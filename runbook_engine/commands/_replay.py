@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ def configure_replay(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--junit", default=None, metavar="FILE")
     parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
+                        help="extra vars on top of the recorded ones (give secrets again here)")
     add_run_options(parser)
 
 
@@ -44,9 +47,15 @@ def request_from_record(record: Any, args: argparse.Namespace) -> Any:
     from runbook_engine.engine import RunRequest
     from runbook_engine.secrets import MASK
 
+    # A recorded value holding the mask carried a secret: never replay the mask as a value.
+    kept = {k: v for k, v in record.extra_vars.items() if MASK not in json.dumps(v)}
+    dropped = sorted(set(record.extra_vars) - set(kept))
+    if dropped:
+        print(f"warning: extra vars {', '.join(dropped)} held secrets and were not recorded; "
+              "give them again with -e", file=sys.stderr)
     request = RunRequest(
         playbook=Path(record.playbook), inventories=_inventory_sources(record.inventory),
-        extra_vars=[json.dumps(record.extra_vars)] if record.extra_vars else [],
+        extra_vars=([json.dumps(kept)] if kept else []) + list(getattr(args, "extra_vars", [])),
         limit=record.limit, tags=list(record.tags), skip_tags=list(record.skip_tags),
         check=record.check, diff=record.diff, verbosity=getattr(args, "verbose", 0),
     )

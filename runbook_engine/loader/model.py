@@ -122,6 +122,7 @@ class Play:
     ignore_unreachable: bool = False
     force_handlers: bool = False
     uses_facts: bool = False
+    order: str = "inventory"  # host order: inventory|sorted|reverse_inventory|reverse_sorted
     task_count: int = 0  # tasks in pre_tasks, roles, tasks and post_tasks (not handlers)
 
 

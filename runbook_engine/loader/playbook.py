@@ -49,6 +49,14 @@ _INHERITED = (
 
 VaultDecoder = Callable[[str, Path], str]
 
+# Accepted by Ansible, refused here rather than silently ignored.
+_UNSUPPORTED_PLAY_KEYWORDS = {
+    "vars_prompt": "declare runbook params: (validated, prompted on a terminal, -p in CI)",
+    "remote_user": "set ansible_user in the inventory (host, group or group_vars)",
+    "connection": "set ansible_connection in the inventory; localhost is local already",
+    "module_defaults": "give the arguments on each task, or use a variable",
+}
+
 
 @dataclass
 class _Scope:
@@ -228,6 +236,9 @@ class PlaybookLoader:
                 "start the file with '- hosts: all' and put tasks under 'tasks:'",
             )
         kw = validate_keywords(PlayKeywords, data, "play")
+        for key, hint in _UNSUPPORTED_PLAY_KEYWORDS.items():
+            if data.get(key) is not None:
+                raise InputError(f"play keyword '{key}' is not supported", data.pos(key), hint)
         hosts = ",".join(kw.hosts) if isinstance(kw.hosts, list) else str(kw.hosts)
         play = Play(
             name=kw.name or hosts,
@@ -250,6 +261,7 @@ class PlaybookLoader:
             check_mode=kw.check_mode,
             ignore_unreachable=kw.ignore_unreachable,
             force_handlers=kw.force_handlers,
+            order=kw.order,
         )
         self._play_vars = dict(play.vars)
         self._current_play = play

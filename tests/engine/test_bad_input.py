@@ -102,6 +102,12 @@ CASES: dict[str, tuple[dict[str, str], str, int, str]] = {
     "handler-unknown-module": ({"site.yml": HEAD + "  handlers:\n    - name: h\n"
                                                    "      restart_it: now\n"},
                                "site.yml", 7, "unknown module or task keyword 'restart_it'"),
+    "vars-prompt-refused": ({"site.yml": HEAD.replace("  tasks:", "  vars_prompt:\n    - name: x\n"
+                                                        "  tasks:")}, "site.yml", 3,
+                            "runbook params"),
+    "remote-user-refused": ({"site.yml": HEAD.replace("  tasks:", "  remote_user: deploy\n"
+                                                        "  tasks:")}, "site.yml", 3,
+                            "ansible_user"),
     "empty-playbook": ({"site.yml": "# nothing here\n"}, "site.yml", 0, "no plays"),
     "inventory-unknown-key": ({"site.yml": pb("- debug: msg=x"),
                                "inv.yml": "all:\n  host:\n    localhost:\n"}, "inv.yml", 2,

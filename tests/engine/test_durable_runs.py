@@ -341,3 +341,29 @@ def test_failure_notification_reaches_a_webhook(state_dir, write, runbook):
         assert rejected.rc == 2 and "bad.yml:1" in rejected.err
     finally:
         server.shutdown()
+
+
+def test_resume_never_replays_a_masked_secret(state_dir, write, runbook, tmp_path: Path):
+    out = tmp_path / "out"
+    flag = tmp_path / "flag"
+    pb = write("site.yml", f"""
+        - hosts: localhost
+          gather_facts: false
+          params:
+            - {{name: token, type: secret}}
+          tasks:
+            - shell: test -f {flag}
+            - shell: echo "{{{{ url }}}}" > {out}
+              no_log: true
+    """)
+    first = runbook("run", pb, "-i", "localhost,", "-p", "token=S3CRET-777",
+                    "-e", "url=https://u:S3CRET-777@example.test")
+    assert first.rc == 4
+    flag.touch()
+    missing = runbook("resume", "last", "-p", "token=S3CRET-777")
+    assert missing.rc == 2, "the masked url is not replayed: it must be given again"
+    assert "url" in missing.err and "give them again with -e" in missing.err
+    resumed = runbook("resume", "last", "-p", "token=S3CRET-777",
+                      "-e", "url=https://u:S3CRET-777@example.test")
+    assert resumed.rc == 0, resumed.out + resumed.err
+    assert out.read_text() == "https://u:S3CRET-777@example.test\n"

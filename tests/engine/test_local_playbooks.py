@@ -358,3 +358,19 @@ def test_rescue_sees_the_failure_and_empty_loops_are_skipped(write, runbook, tmp
     assert result.rc == 0, result.out
     assert out.read_text().split() == ["breaks", "rc=3", "boom", "True"]
     assert "skipped: [localhost]" in result.out
+
+
+def test_play_order_keyword(write, runbook, tmp_path: Path):
+    log = tmp_path / "log"
+    inv = write("inv.yml", "all:\n  hosts:\n" + "".join(
+        f"    {n}: {{ansible_connection: local}}\n" for n in ("b", "c", "a")))
+    pb = write("site.yml", f"""
+        - hosts: all
+          gather_facts: false
+          order: reverse_sorted
+          serial: 1
+          tasks:
+            - shell: echo {{{{ inventory_hostname }}}} >> {log}
+    """)
+    assert runbook("run", pb, "-i", inv).rc == 0
+    assert log.read_text().split() == ["c", "b", "a"]
