@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from runbook_engine.errors import HostUnreachable, ModuleFailure
 from runbook_engine.executor.variables import Omit
 from runbook_engine.loader.model import Task
+from runbook_engine.loader.playbook import contains_template
 from runbook_engine.modules import load_module
 from runbook_engine.modules.base import Become, Result, TaskContext
 from runbook_engine.templating import TemplateError
@@ -77,6 +78,7 @@ class TaskRunner:
     def __init__(self, run: PlayRun) -> None:
         self.run = run
         self.templar = run.templar
+        self._static_args: dict[str, Any] = {}  # task_id -> parsed Args of template-free args
 
     # -- entry point ---------------------------------------------------------------
     def execute(self, task: Task, host: HostState, extra: Mapping[str, Any]) -> Outcome:
@@ -231,12 +233,17 @@ class TaskRunner:
 
     def _call_module(self, task: Task, host: HostState, variables: Any) -> Result:
         module = load_module(task.module)
-        args = {k: v for k, v in self.templar.render(task.args, variables).items()
-                if not isinstance(v, Omit)}
-        try:
-            parsed = module.Args.model_validate(args)
-        except ValidationError as exc:
-            return Result(failed=True, msg=f"{task.position}: {_validation_text(task, exc)}")
+        parsed = self._static_args.get(task.task_id)
+        if parsed is None:
+            args = {k: v for k, v in self.templar.render(task.args, variables).items()
+                    if not isinstance(v, Omit)}
+            try:
+                parsed = module.Args.model_validate(args)
+            except ValidationError as exc:
+                return Result(failed=True, msg=f"{task.position}: {_validation_text(task, exc)}")
+            if task.task_id and not contains_template(task.args):
+                # the same for every host: validate once (Args models are frozen)
+                self._static_args[task.task_id] = parsed
         ctx = self._context(task, host, variables, module)
         try:
             return module.run(ctx, parsed)

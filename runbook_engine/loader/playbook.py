@@ -680,7 +680,7 @@ def check_module_args(
 ) -> None:
     """Validate what can be known before the run: argument names always; values only
     where they are not templates (those are validated again once rendered)."""
-    templated = {k for k, v in args.items() if _contains_template(v)}
+    templated = {k for k, v in args.items() if contains_template(v)}
     concrete = {k: v for k, v in args.items() if k not in templated}
     try:
         module.Args.model_validate(concrete)
@@ -717,13 +717,13 @@ def check_module_args(
             raise InputError(f"module '{name}' argument '{key}': {message}", where) from None
 
 
-def _contains_template(value: Any) -> bool:
+def contains_template(value: Any) -> bool:
     if isinstance(value, str):
         return is_template(value)
     if isinstance(value, dict):
-        return any(_contains_template(k) or _contains_template(v) for k, v in value.items())
+        return any(contains_template(k) or contains_template(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_contains_template(v) for v in value)
+        return any(contains_template(v) for v in value)
     return False
 
 
