@@ -17,6 +17,9 @@ Variables understood (Ansible names, plus runbook_* where Ansible has none):
   the inventory can relax it.
 - runbook_known_hosts_file (ansible_ssh_known_hosts_file): a known_hosts file checked
   besides ~/.ssh/known_hosts; `accept-new` records new keys in it.
+- runbook_ssh_reuse_shell: true (default) runs commands one after another in one
+  long-lived remote /bin/sh per host; false opens an SSH channel (a new sshd session)
+  per command, as Ansible without pipelining does.
 """
 
 from __future__ import annotations
@@ -87,6 +90,17 @@ def _ssh_options(args: str, where: str) -> dict[str, str]:
     return options
 
 
+def _flag(value: Any, name: str, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "1", "on"}:
+        return True
+    if text in {"false", "no", "0", "off"}:
+        return False
+    raise InputError(f"host {where}: {name} {value!r} is not true or false")
+
+
 def _jumps(spec: str | None) -> tuple[JumpHost, ...]:
     if not spec or spec.lower() == "none":
         return ()
@@ -130,6 +144,9 @@ def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
             keepalive_interval=int(opts.get("serveraliveinterval", 15)),
             jumps=_jumps(opts.get("proxyjump")),
             proxy_command=opts.get("proxycommand") or None,
+            reuse_shell=_flag(reuse, "runbook_ssh_reuse_shell", host_name)
+            if (reuse := _first(host_vars, "runbook_ssh_reuse_shell")) is not None
+            else True,
         )
     except ValueError as exc:
         raise InputError(f"host {host_name}: invalid connection variable: {exc}") from None

@@ -51,6 +51,8 @@ class SSHSettings:
     jumps: tuple[JumpHost, ...] = ()  # ProxyJump hops, first hop first
     proxy_command: str | None = None
     extra_key_files: tuple[str, ...] = field(default=())  # tried after key_files
+    # Run commands one after another in one long-lived remote shell (session_shell).
+    reuse_shell: bool = True
 
     def target(self) -> str:
         user = f"{self.user}@" if self.user else ""

@@ -24,6 +24,7 @@ import paramiko
 from paramiko.common import cMSG_CHANNEL_REQUEST
 from paramiko.hostkeys import HostKeyEntry
 
+from runbook_engine.connection import session_shell
 from runbook_engine.connection.base import CommandResult
 from runbook_engine.connection.settings import (  # noqa: F401 (callers import these here)
     HostKeyChecking,
@@ -172,6 +173,42 @@ def _tcp_connect(address: str, port: int, timeout: float, alive_interval: int) -
     return sock
 
 
+# AEAD ciphers first: one AES-GCM call per packet instead of a cipher plus an HMAC, whose
+# check paramiko does byte by byte in Python (~15% of a command's CPU here). The server
+# still chooses among the rest if it offers no AEAD cipher.
+_CIPHERS = (
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    *(c for c in paramiko.Transport._preferred_ciphers if "-gcm@" not in c),
+)
+
+
+def _transport(*args: object, **kwargs: object) -> paramiko.Transport:
+    transport = paramiko.Transport(*args, **kwargs)  # type: ignore[arg-type]
+    transport._preferred_ciphers = _CIPHERS
+    return transport
+
+
+_fabric_configs: dict[tuple[object, ...], fabric.Config] = {}
+_fabric_configs_lock = threading.Lock()
+
+
+def _fabric_config() -> fabric.Config:
+    """One Fabric config (ssh_config files, invoke settings) per version of those files.
+
+    Fabric otherwise reads and merges them again for every connection (~1 ms each); the
+    connections only read the config."""
+    files = [Path(os.path.expanduser("~/.ssh/config")), Path("/etc/ssh/ssh_config")]
+    key: tuple[object, ...] = tuple(
+        (str(f), f.stat().st_mtime_ns if f.exists() else None) for f in files
+    )
+    with _fabric_configs_lock:
+        config = _fabric_configs.get(key)
+        if config is None:
+            config = _fabric_configs[key] = fabric.Config()
+        return config
+
+
 class _FabricConnection(fabric.Connection):
     """fabric.Connection with our socket (TCP_NODELAY, float timeouts) and a gateway
     channel that honours the connect timeout."""
@@ -186,6 +223,7 @@ class _FabricConnection(fabric.Connection):
             "channel_timeout": timeout,
             "look_for_keys": not settings.key_files,
             "allow_agent": True,
+            "transport_factory": _transport,
         }
         keys = list(settings.key_files + settings.extra_key_files)
         if keys:
@@ -195,6 +233,7 @@ class _FabricConnection(fabric.Connection):
         super().__init__(
             host, user=user, port=port, connect_kwargs=connect_kwargs,
             gateway=gateway if gateway is not None else False,
+            config=_fabric_config(),
         )
         self.connect_timeout = None  # ours is in connect_kwargs (Fabric would int() it)
         self._timeout = timeout
@@ -412,6 +451,10 @@ class SSHConnection:
         self._transport: paramiko.Transport | None = None
         self._channel_slots = threading.BoundedSemaphore(MAX_CHANNELS)
         self._running: set[_PidFilter] = set()  # commands in flight, by remote PID
+        # One shared remote shell for commands that suit it (see session_shell); a
+        # command arriving while it is busy gets a channel of its own.
+        self._shell: session_shell.SessionShell | None = None
+        self._shell_lock = threading.Lock()
 
     # -- session ---------------------------------------------------------------
     def connect(self) -> None:
@@ -448,6 +491,9 @@ class SSHConnection:
             self._close_locked()
 
     def _close_locked(self) -> None:
+        shell, self._shell = self._shell, None
+        if shell is not None:
+            self._drop_shell(shell)
         fab, self._fabric, self._transport = self._fabric, None, None
         if fab is not None:
             _close_chain(fab)
@@ -522,6 +568,15 @@ class SSHConnection:
         self, command: str, *, stdin: bytes | None = None, timeout: float | None = None
     ) -> CommandResult:
         deadline = None if timeout is None else time.monotonic() + timeout
+        if (
+            self.settings.reuse_shell
+            and session_shell.suits(command, stdin)
+            and self._shell_lock.acquire(blocking=False)
+        ):
+            try:
+                return self._run_in_shell(command, stdin, deadline, timeout)
+            finally:
+                self._shell_lock.release()
         try:
             channel = self._open_channel(command, deadline)
         except TimeoutError:
@@ -543,6 +598,61 @@ class SSHConnection:
         finally:
             self._running.discard(pid_filter)
             self._release(channel)
+
+    def _run_in_shell(
+        self, command: str, stdin: bytes | None, deadline: float | None, timeout: float | None
+    ) -> CommandResult:
+        """Run on the shared remote shell (the caller holds `_shell_lock`)."""
+        shell = self._live_shell(deadline)
+        if shell is None:
+            raise TimeoutError(f"{self.host}: command timed out after {timeout:g} s")
+        self._running.add(shell.pid_filter)
+        try:
+            reply = shell.request(command, stdin)
+            shell.collect(reply, deadline)
+            return session_shell.result_of(reply)
+        except TimeoutError:
+            if shell.pid is not None:
+                self._kill_remote(shell.pid)  # the driver's group: the command's too
+            raise TimeoutError(f"{self.host}: command timed out after {timeout:g} s") from None
+        except session_shell.SessionEnded as ended:
+            transport = self._transport
+            if transport is None or not transport.is_active():
+                raise self._lost() from None
+            # The command killed its own shell (as `kill 0` would): like an exec
+            # channel ended by a signal.
+            return CommandResult(255, ended.stdout, ended.stderr)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            shell.dead = True
+            raise self._lost(exc) from exc
+        finally:
+            self._running.discard(shell.pid_filter)
+            if shell.dead:
+                self._drop_shell(shell)
+
+    def _live_shell(self, deadline: float | None) -> session_shell.SessionShell | None:
+        """The shared shell, started on first use (None: `deadline` passed first)."""
+        shell = self._shell
+        if shell is not None and not shell.dead and not shell.channel.closed:
+            if shell.channel.get_transport() is self._transport:
+                return shell
+            self._drop_shell(shell)
+        token = session_shell.new_token()
+        try:
+            channel = self._open_channel(session_shell.SHELL_COMMAND, deadline)
+        except TimeoutError:
+            return None
+        shell = session_shell.SessionShell(channel, _PidFilter(), token)
+        self._shell = shell
+        return shell
+
+    def _drop_shell(self, shell: session_shell.SessionShell) -> None:
+        """Close the shell's channel (once: a closing connection and the command's own
+        thread may both get here)."""
+        if self._shell is shell:
+            self._shell = None
+        if shell.claim_release():
+            self._release(shell.channel)
 
     def _collect(
         self, channel: paramiko.Channel, pid_filter: _PidFilter, deadline: float | None

@@ -1,0 +1,202 @@
+"""One long-lived /bin/sh per SSH connection that runs commands one after another.
+
+A channel per command costs, on the controller, a round trip and about a dozen SSH
+messages through paramiko's Python packet code, and on the host a new sshd session (fork,
+login shell, exec of /bin/sh). Measured on one connection: 1.7 ms of controller CPU and
+5.2 ms of the host's CPU per `true`, against 0.45 ms and 1.0 ms here.
+
+The shell is started once per connection on an ordinary exec channel and reads its script
+from the channel, so each request is one line of shell, parsed (in blocks, not byte by
+byte) and run as it arrives:
+
+    (eval 'COMMAND') </dev/null; printf 'TOKEN:SEQ:%s\n' "$?"; printf 'TOKEN:SEQ\n' >&2
+
+`eval` in a subshell gives the command what `/bin/sh -c` would: the session's environment
+and working directory, nothing left by the command before. Stdin data travels inside the
+request as a `printf` format (a builtin: never on a command line) piped into the command,
+so it cannot mix with the requests after it, whether or not the command reads it. The
+reply is the command's stdout then `TOKEN:SEQ:RC`, and its stderr then `TOKEN:SEQ`; the
+token is random per session, so no output ends a reply by accident.
+
+The shell is its session's process-group leader (sshd calls setsid), so a command that
+times out is killed with its whole group, the shell included; the next command starts a
+new one. Commands that start background jobs (a lone `&`) keep the channel-per-command
+path: a job still writing after its command returned would leak into the next reply.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import select
+import shlex
+import threading
+import time
+from dataclasses import dataclass, field
+
+from runbook_engine.connection.base import CommandResult
+
+_READ_SIZE = 65536
+# Stdin up to this size is sent inside the request; more goes through a channel of its own
+# (streamed from a thread there).
+MAX_STDIN = 256 * 1024
+
+# The shell that reads requests: `exec` so that it is the session leader sshd started.
+SHELL_COMMAND = "exec /bin/sh"
+
+# `&` that puts a job in the background: not `&&`, and not part of a redirection. An `&`
+# in arithmetic is removed before looking.
+_BACKGROUND = re.compile(r"(?<![&<>|])&(?![&>])")
+_ARITHMETIC = re.compile(r"\$\(\([^()]*\)\)")
+
+# printf format for bytes: printable ASCII as itself, `%` doubled, the rest (quote and
+# backslash included) as a 3-digit octal escape.
+_PRINTF_TABLE = {
+    i: (chr(i) if 0x20 <= i < 0x7F and chr(i) not in "'\\%" else f"\\{i:03o}")
+    for i in range(256)
+}
+_PRINTF_TABLE[ord("%")] = "%%"
+
+
+def suits(command: str, stdin: bytes | None) -> bool:
+    """Whether `command` may run in the shared session shell."""
+    if stdin is not None and len(stdin) > MAX_STDIN:
+        return False
+    return _BACKGROUND.search(_ARITHMETIC.sub("", command)) is None
+
+
+def new_token() -> str:
+    return secrets.token_hex(12)
+
+
+def printf_format(data: bytes) -> str:
+    """A single-quoted printf format that prints exactly `data`."""
+    text = data.decode("latin-1").translate(_PRINTF_TABLE)
+    if text.startswith("-"):  # else printf may take it for an option
+        text = "\\055" + text[1:]
+    return f"'{text}'"
+
+
+def request_line(command: str, stdin: bytes | None, token: str, seq: int) -> str:
+    run = f"(eval {shlex.quote(command)})"
+    run = f"printf {printf_format(stdin)} | {run}" if stdin else f"{run} </dev/null"
+    return (
+        f"{run}; printf '{token}:{seq}:%s\\n' \"$?\"; printf '{token}:{seq}\\n' >&2\n"
+    )
+
+
+class SessionEnded(Exception):
+    """The driver's channel closed before the command's reply was complete."""
+
+    def __init__(self, stdout: bytes, stderr: bytes) -> None:
+        super().__init__("the remote shell session ended")
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+@dataclass
+class Reply:
+    """Accumulates one command's reply from the two streams."""
+
+    out_end: bytes
+    err_end: bytes
+    out: bytearray = field(default_factory=bytearray)
+    err: bytearray = field(default_factory=bytearray)
+    rc: int | None = None
+    err_done: bool = False
+
+    def add_out(self, data: bytes) -> None:
+        start = max(0, len(self.out) - len(self.out_end) - 8)
+        self.out += data
+        at = self.out.find(self.out_end, start)
+        if at < 0:
+            return
+        newline = self.out.find(b"\n", at)
+        if newline < 0:
+            return
+        self.rc = int(self.out[at + len(self.out_end) : newline])
+        del self.out[at:]
+
+    def add_err(self, data: bytes) -> None:
+        start = max(0, len(self.err) - len(self.err_end))
+        self.err += data
+        at = self.err.find(self.err_end, start)
+        if at >= 0:
+            self.err_done = True
+            del self.err[at:]
+
+    @property
+    def done(self) -> bool:
+        return self.rc is not None and self.err_done
+
+
+class SessionShell:
+    """The controller's side of one driver loop (one command at a time; callers lock)."""
+
+    def __init__(self, channel, pid_filter, token: str) -> None:  # type: ignore[no-untyped-def]
+        self.channel = channel
+        self.pid_filter = pid_filter  # strips the driver's PID report from stderr
+        self.token = token
+        self._seq = 0
+        self.dead = False
+        self._released = False
+        self._release_lock = threading.Lock()
+
+    def claim_release(self) -> bool:
+        """True exactly once: for whoever closes the channel."""
+        with self._release_lock:
+            first, self._released = not self._released, True
+            self.dead = True
+            return first
+
+    @property
+    def pid(self) -> int | None:
+        return self.pid_filter.pid
+
+    def request(self, command: str, stdin: bytes | None) -> Reply:
+        """Send one command; returns the Reply to fill with `collect`."""
+        self._discard_stray_output()
+        self._seq += 1
+        self.channel.sendall(request_line(command, stdin, self.token, self._seq).encode())
+        return Reply(
+            out_end=f"{self.token}:{self._seq}:".encode(),
+            err_end=f"{self.token}:{self._seq}\n".encode(),
+        )
+
+    def collect(self, reply: Reply, deadline: float | None) -> None:
+        """Read until the reply is complete. Raises TimeoutError at `deadline`,
+        SessionEnded if the driver's channel closes first."""
+        channel = self.channel
+        wakeup = channel.fileno()
+        while True:
+            while channel.recv_ready():
+                reply.add_out(channel.recv(_READ_SIZE))
+            while channel.recv_stderr_ready():
+                reply.add_err(self.pid_filter.feed(channel.recv_stderr(_READ_SIZE)))
+            if reply.done:
+                return
+            if channel.eof_received or channel.closed:
+                if not channel.recv_ready() and not channel.recv_stderr_ready():
+                    self.dead = True
+                    raise SessionEnded(bytes(reply.out), bytes(reply.err))
+                continue
+            wait = 5.0
+            if deadline is not None:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    self.dead = True
+                    raise TimeoutError
+            select.select([wakeup], [], [], min(wait, 5.0))
+
+    def _discard_stray_output(self) -> None:
+        """Output that arrived between commands (e.g. a login script's) belongs to none."""
+        channel = self.channel
+        while channel.recv_ready():
+            channel.recv(_READ_SIZE)
+        while channel.recv_stderr_ready():
+            self.pid_filter.feed(channel.recv_stderr(_READ_SIZE))
+
+
+def result_of(reply: Reply) -> CommandResult:
+    assert reply.rc is not None
+    return CommandResult(reply.rc, bytes(reply.out), bytes(reply.err))

@@ -1,0 +1,109 @@
+"""The shared remote shell (connection/session_shell.py): commands run one after another
+in one /bin/sh per connection, and still behave as if each had a session of its own."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runbook_engine.connection import session_shell
+from runbook_engine.connection.factory import connection_for
+from runbook_engine.connection.ssh import SSHConnection
+from tests.fixtures.sshd import SSHHost
+
+
+@pytest.fixture
+def conn(ssh_hosts: list[SSHHost]) -> Iterator[SSHConnection]:
+    host = ssh_hosts[0]
+    connection = connection_for(host.name, host.inventory_vars())
+    assert isinstance(connection, SSHConnection)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _shell_pid(conn: SSHConnection) -> str:
+    # `$$` in a subshell is the PID of the shell that started it.
+    return conn.run("echo $$").stdout.strip()
+
+
+def test_commands_share_one_remote_shell(conn: SSHConnection) -> None:
+    first = _shell_pid(conn)
+    assert all(_shell_pid(conn) == first for _ in range(5))
+
+
+def test_opting_out_gives_every_command_its_own_session(ssh_hosts: list[SSHHost]) -> None:
+    host = ssh_hosts[0]
+    conn = connection_for(host.name, {**host.inventory_vars(), "runbook_ssh_reuse_shell": "no"})
+    try:
+        assert len({_shell_pid(conn) for _ in range(3)}) == 3
+    finally:
+        conn.close()
+
+
+def test_nothing_carries_over_between_commands(conn: SSHConnection) -> None:
+    before = conn.run("pwd; umask").stdout.splitlines()
+    result = conn.run("cd /; X=leaked; export Y=leaked; umask 0077; set -e; trap 'echo t' EXIT")
+    assert result.rc == 0
+    after = conn.run('pwd; echo "[$X][$Y]"; umask; false; echo still-running')
+    assert after.stdout.splitlines() == [before[0], "[][]", before[1], "still-running"]
+    assert before[1] != "0077"
+
+
+def test_exit_codes_and_output_without_final_newline(conn: SSHConnection) -> None:
+    result = conn.run("printf 'no newline'; printf 'err' >&2; exit 7")
+    assert (result.rc, result.stdout, result.stderr) == (7, "no newline", "err")
+    assert conn.run("exit 0").rc == 0
+
+
+def test_stdin_is_exact_and_an_unread_stdin_does_not_leak(conn: SSHConnection) -> None:
+    data = bytes(range(256)) + b"%s %% \\n '\"' $(touch /tmp/x) \n\n"
+    assert conn.run("cat", stdin=data).stdout_bytes == data
+    for option_like in (b"--help", b"-v", b"-"):
+        assert conn.run("cat", stdin=option_like).stdout_bytes == option_like
+    # The command ignores its stdin; the next command must see none of it.
+    assert conn.run("echo ignored", stdin=b"exit 99\n" * 1000).stdout == "ignored\n"
+    assert conn.run("cat; echo next").stdout == "next\n"
+
+
+def test_shell_syntax_error_fails_the_command_not_the_shell(conn: SSHConnection) -> None:
+    pid = _shell_pid(conn)
+    result = conn.run("if then fi (")
+    assert result.rc == 2 and "syntax" in result.stderr.lower()
+    assert _shell_pid(conn) == pid
+
+
+def test_a_command_that_kills_its_shell_reports_it_and_the_next_one_works(
+    conn: SSHConnection,
+) -> None:
+    pid = _shell_pid(conn)
+    result = conn.run("echo before; kill -KILL $$")
+    assert result.rc == 255 and result.stdout == "before\n"
+    assert conn.run("echo after").stdout == "after\n"
+    assert _shell_pid(conn) != pid
+
+
+def test_timeout_kills_the_shell_and_the_next_command_gets_a_new_one(
+    conn: SSHConnection, tmp_path: Path
+) -> None:
+    pid = _shell_pid(conn)
+    with pytest.raises(TimeoutError, match="timed out"):
+        conn.run("sleep 30", timeout=0.5)
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the host is this machine: its processes are visible here
+    assert not Path(f"/proc/{pid}").exists(), "the timed-out command's shell still runs"
+    assert conn.run("echo ok").stdout == "ok\n"
+
+
+def test_background_jobs_keep_a_channel_of_their_own(conn: SSHConnection) -> None:
+    assert not session_shell.suits("sleep 1 & echo started", None)
+    assert session_shell.suits("a && b 2>&1 >&2 &>/dev/null; x=$(( 6 & 3 ))", None)
+    # The late output of a background job is read with its own command, not the next one.
+    result = conn.run("(sleep 0.3; echo late) & echo now")
+    assert result.stdout == "now\nlate\n"
+    assert conn.run("echo next").stdout == "next\n"
