@@ -189,26 +189,6 @@ def _transport(*args: object, **kwargs: object) -> paramiko.Transport:
     return transport
 
 
-_fabric_configs: dict[tuple[object, ...], fabric.Config] = {}
-_fabric_configs_lock = threading.Lock()
-
-
-def _fabric_config() -> fabric.Config:
-    """One Fabric config (ssh_config files, invoke settings) per version of those files.
-
-    Fabric otherwise reads and merges them again for every connection (~1 ms each); the
-    connections only read the config."""
-    files = [Path(os.path.expanduser("~/.ssh/config")), Path("/etc/ssh/ssh_config")]
-    key: tuple[object, ...] = tuple(
-        (str(f), f.stat().st_mtime_ns if f.exists() else None) for f in files
-    )
-    with _fabric_configs_lock:
-        config = _fabric_configs.get(key)
-        if config is None:
-            config = _fabric_configs[key] = fabric.Config()
-        return config
-
-
 class _FabricConnection(fabric.Connection):
     """fabric.Connection with our socket (TCP_NODELAY, float timeouts) and a gateway
     channel that honours the connect timeout."""
@@ -233,7 +213,6 @@ class _FabricConnection(fabric.Connection):
         super().__init__(
             host, user=user, port=port, connect_kwargs=connect_kwargs,
             gateway=gateway if gateway is not None else False,
-            config=_fabric_config(),
         )
         self.connect_timeout = None  # ours is in connect_kwargs (Fabric would int() it)
         self._timeout = timeout
