@@ -49,7 +49,8 @@ class JournalSink:
         self._earlier_runs: list[str] = []
         self._tasks: dict[str, dict[str, Any]] = {}
         self._open_rows: dict[tuple[str, str], int] = {}
-        self._attempts: dict[tuple[str, str], int] = {}  # further loop items share it
+        # Attempts so far per (host, task); further loop items share the current one.
+        self._attempts: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         self._ended = False
 
@@ -110,22 +111,22 @@ class JournalSink:
         if not self.run_id or not event.host:
             return
         task_id = str(event.data.get("task_id"))
-        row_id = self._start_row(event, task_id)
-        self._open_rows[(event.host, task_id)] = row_id
-        self._attempts[(event.host, task_id)] = self.store.attempt_of(row_id)
+        key = (event.host, task_id)
+        # Every row of this run is written here, so attempts are counted here, not in SQL.
+        self._attempts[key] = self._attempts.get(key, 0) + 1
+        self._open_rows[key] = self._start_row(event, task_id)
 
     def _start_row(self, event: Event, task_id: str) -> int:
         assert self.run_id is not None
+        host = str(event.host)
         task = self._tasks.get(task_id, {})
         return self.store.task_started(
-            self.run_id, str(event.host), task_id,
+            self.run_id, host, task_id,
             task_name=task.get("name") or self.secrets.mask_text(event.task or ""),
             play=task.get("play", event.play), module=task.get("module"),
             position=task.get("position"), handler=bool(task.get("handler")),
-            rerun_after_crash=self.store.was_interrupted(
-                self._earlier_runs, str(event.host), task_id),
-            attempt=self._attempts.get((str(event.host), task_id))
-            if event.kind == "host_result" else None,
+            rerun_after_crash=self.store.was_interrupted(self._earlier_runs, host, task_id),
+            attempt=self._attempts.setdefault((host, task_id), 1),
         )
 
     def _on_host_result(self, event: Event) -> None:
@@ -138,6 +139,12 @@ class JournalSink:
         row_id = self._open_rows.pop(key, None) or self._start_row(event, task_id)
         result = self.secrets.mask(data.get("result"))
         status = str(data.get("status", "ok"))
+        with self.store.db.transaction():  # the result and what it registered: one commit
+            self._finish_row(event, row_id, result, status)
+
+    def _finish_row(self, event: Event, row_id: int, result: Any, status: str) -> None:
+        assert self.run_id is not None and event.host is not None
+        data = event.data
         self.store.task_finished(
             row_id,
             status=status,

@@ -281,17 +281,20 @@ class Store:
         `attempt` defaults to one more than the rows of this task on this host so far;
         further loop items of the same attempt pass it explicitly.
         """
+        insert = (
+            "INSERT INTO task_results (run_id, host, play, task_id, task_name, module,"
+            " position, handler, status, attempt, rerun_after_crash, started_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id"
+        )
+        values = (run_id, host, play, task_id, task_name, module, position, handler)
+        if attempt:  # one statement, committed on its own
+            rows = self.db.query(insert, (*values, attempt, rerun_after_crash, time.time()))
+            return int(rows[0]["id"])
         with self.db.transaction():
-            earlier = attempt - 1 if attempt else self.db.query(
+            earlier = self.db.query(
                 "SELECT COUNT(*) AS n FROM task_results WHERE run_id = ? AND host = ?"
                 " AND task_id = ?", (run_id, host, task_id))[0]["n"]
-            rows = self.db.query(
-                "INSERT INTO task_results (run_id, host, play, task_id, task_name, module,"
-                " position, handler, status, attempt, rerun_after_crash, started_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id",
-                (run_id, host, play, task_id, task_name, module, position, handler,
-                 earlier + 1, rerun_after_crash, time.time()),
-            )
+            rows = self.db.query(insert, (*values, earlier + 1, rerun_after_crash, time.time()))
         return int(rows[0]["id"])
 
     def task_finished(
@@ -307,10 +310,6 @@ class Store:
             (status, changed, rc, msg, stdout, stderr, dumps(diff) if diff else None, item,
              ignored, rescued, time.time(), duration, row_id),
         )
-
-    def attempt_of(self, row_id: int) -> int:
-        rows = self.db.query("SELECT attempt FROM task_results WHERE id = ?", (row_id,))
-        return int(rows[0]["attempt"]) if rows else 1
 
     def task_rows(self, run_id: str, host: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM task_results WHERE run_id = ?"
