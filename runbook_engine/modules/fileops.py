@@ -401,23 +401,26 @@ def write_script(
     exactly `size` bytes of it (GNU `head -c` reads no further) when batching files."""
     directory = path.rpartition("/")[0]
     read = "cat" if size is None else f"head -c {int(size)}"
-    keep = "" if force else f'elif [ -e "$p" ]; then {read} >/dev/null'
+    # A lone file's unread stdin needs no draining (both connections ignore the broken
+    # pipe); a batch's must be read past, for the next file.
+    skip = f"{read} >/dev/null; " if size is not None else ""
+    mode = None if mode == "preserve" else mode
+    unchanged = [f"  {c}" for c in attribute_commands('"$p"', mode, owner, group)]
     lines = [
-        f"p={shlex.quote(path)}; u=$(umask)",
+        f"p={shlex.quote(path)}",
         f"mkdir -p -- {shlex.quote(directory or '/')} || exit 1" if parents else "",
         'if [ -L "$p" ]; then p=$(readlink -f -- "$p") || exit 1; fi' if follow else "",
         f't="${{p%/*}}/.rb.{secrets.token_hex(6)}.rbtmp"',
-        f'if [ -d "$p" ]; then {read} >/dev/null; exit 21',
-        f'elif [ -f "$p" ] && [ "$(sha256sum < "$p")" = "{digest}  -" ]; then {read} >/dev/null',
-        keep,
+        f'if [ -d "$p" ]; then {skip}exit 21',
+        # Not rewritten (same content, or kept): the attributes may still need setting.
+        f'elif [ -f "$p" ] && [ "$(sha256sum < "$p")" = "{digest}  -" ]; then {skip}:',
+        *unchanged,
+        *([f'elif [ -e "$p" ]; then {skip}:', *unchanged] if not force else []),
         "else",
         # the temp file starts private: content may be a secret whose final mode is 0600
         f'  ( umask 077; set -C; {read} > "$t" ) || {{ rm -f -- "$t"; exit 1; }}',
-        '  if [ -e "$p" ]; then chmod "$(stat -L -c %a -- "$p")" -- "$t"; '
-        '    chown "$(stat -L -c %u:%g -- "$p")" -- "$t" 2>/dev/null',
-        '  else chmod "$(printf %o $(( 0666 & ~0$u )))" -- "$t"; fi',
+        *_new_file_attributes(mode, owner, group),
     ]
-    lines += ["  " + c for c in attribute_commands('"$t"', mode, owner, group)]
     if validate:
         check = validate_command(validate, '"$t"')
         lines.append(f'  {check} >&2 || {{ rm -f -- "$t"; echo {_INVALID}; exit 1; }}')
@@ -429,8 +432,30 @@ def write_script(
         f"  echo {_WRITTEN}",
         "fi",
     ]
-    lines += attribute_commands('"$p"', mode, owner, group)
     return "\n".join(line for line in lines if line)
+
+
+def _new_file_attributes(mode: str | None, owner: str | None, group: str | None) -> list[str]:
+    """Lines giving the private temp file "$t" its final mode and owner: the given ones,
+    else those of the file it replaces, else the umask's default for a new file. The file
+    is rewritten anyway, so whether they change is not reported (no `chmod -c`)."""
+    keep_mode, keep_owner = not mode, not (owner and group)
+    lines = []
+    if keep_mode or keep_owner:
+        actions = ['chmod "$1" -- "$t"'] if keep_mode else []
+        if keep_owner:
+            actions.append('chown "$2" -- "$t" 2>/dev/null')
+        lines.append(
+            f'  if [ -e "$p" ]; then set -- $(stat -L -c "%a %u:%g" -- "$p"); {"; ".join(actions)}'
+        )
+        default = '  else chmod "$(printf %o $(( 0666 & ~0$(umask) )))" -- "$t"; fi'
+        lines.append(default if keep_mode else "  fi")
+    if mode:
+        lines.append(f'  chmod {shlex.quote(mode)} -- "$t" || exit 1')
+    if owner or group:
+        spec = (owner or "") + (f":{group}" if group else "")
+        lines.append(f'  chown {shlex.quote(spec)} -- "$t" || exit 1')
+    return lines
 
 
 def write_file(
