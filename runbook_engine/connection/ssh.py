@@ -189,6 +189,55 @@ def _transport(*args: object, **kwargs: object) -> paramiko.Transport:
     return transport
 
 
+_USER_SSH_CONFIG = "~/.ssh/config"
+_SYSTEM_SSH_CONFIG = "/etc/ssh/ssh_config"
+_parsed: dict[tuple[object, ...], object] = {}
+_parsed_lock = threading.Lock()
+
+
+def _file_version(path: str) -> tuple[object, ...]:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (path, None)
+    return (path, stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _ssh_config() -> paramiko.SSHConfig:
+    """~/.ssh/config then /etc/ssh/ssh_config (the first value found wins), as Fabric
+    reads them, parsed once per version of the files instead of once per connection.
+    Lookups only read it, so connections share it."""
+    paths = [os.path.expanduser(_USER_SSH_CONFIG), _SYSTEM_SSH_CONFIG]
+    key = ("ssh_config", *(_file_version(p) for p in paths))
+    with _parsed_lock:
+        config = _parsed.get(key)
+        if config is None:
+            config = paramiko.SSHConfig()
+            for path in paths:
+                if os.path.isfile(path):
+                    with open(path) as f:
+                        config.parse(f)
+            _parsed[key] = config
+    return config  # type: ignore[return-value]
+
+
+def _private_key(path: str) -> paramiko.PKey | None:
+    """The key in `path`, parsed once per version of the file (paramiko would parse it for
+    every connection, trying each key type in turn). None if it needs a passphrase or
+    cannot be read: paramiko then tries the file itself, and explains a failure."""
+    key = ("key", *_file_version(path))
+    with _parsed_lock:
+        if key in _parsed:
+            return _parsed[key]  # type: ignore[return-value]
+    try:
+        loaded: paramiko.PKey | None = paramiko.PKey.from_path(path)
+    except (paramiko.SSHException, OSError, ValueError):
+        loaded = None
+    with _parsed_lock:
+        _parsed[key] = loaded
+    return loaded
+
+
 class _FabricConnection(fabric.Connection):
     """fabric.Connection with our socket (TCP_NODELAY, float timeouts) and a gateway
     channel that honours the connect timeout."""
@@ -205,14 +254,21 @@ class _FabricConnection(fabric.Connection):
             "allow_agent": True,
             "transport_factory": _transport,
         }
-        keys = list(settings.key_files + settings.extra_key_files)
+        keys = [os.path.expanduser(k) for k in settings.key_files + settings.extra_key_files]
+        first_key = _private_key(keys[0]) if keys else None
+        if first_key is not None:
+            connect_kwargs["pkey"] = first_key  # tried first, as the first file would be
+            keys = keys[1:]
         if keys:
-            connect_kwargs["key_filename"] = [os.path.expanduser(k) for k in keys]
+            connect_kwargs["key_filename"] = keys
         if settings.password is not None:
             connect_kwargs["password"] = settings.password
         super().__init__(
             host, user=user, port=port, connect_kwargs=connect_kwargs,
             gateway=gateway if gateway is not None else False,
+            # lazy: no invoke config files (nothing of ours reads them); the parsed
+            # ssh_config is shared. Building Fabric's full config cost ~1 ms per host.
+            config=fabric.Config(lazy=True, ssh_config=_ssh_config()),
         )
         self.connect_timeout = None  # ours is in connect_kwargs (Fabric would int() it)
         self._timeout = timeout

@@ -152,3 +152,24 @@ def test_proxyjump_errors_name_the_failing_hop(ssh_hosts: list[SSHHost]) -> None
     }
     with pytest.raises(HostUnreachable, match=rf"jump host could not reach .*{target.address}:1"):
         connection_for(target.name, closed_target).run("true")
+
+
+def test_ssh_config_of_the_user_is_honoured(
+    ssh_hosts: list[SSHHost], tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = ssh_hosts[0]
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host web-alias\n  HostName {host.address}\n  Port {host.port}\n  User {host.user}\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    host_vars = {
+        k: v for k, v in host.inventory_vars().items()
+        if k not in ("ansible_host", "ansible_port", "ansible_user")
+    }
+    conn = connection_for("web-alias", host_vars)
+    try:
+        assert conn.run("id -un").stdout.strip() == host.user
+    finally:
+        conn.close()
