@@ -79,6 +79,20 @@ def orphans(keep: set[int]) -> list[int]:
     return [p for p in _children(os.getpid()) if p not in keep]
 
 
+def _on_a_target(pid: int) -> bool:
+    """A process of a target's unix user: the hosts' sshd sessions are descendants of the
+    daemons this benchmark started, so a remote shell that outlives its sshd session is
+    re-parented to us like a controller's orphan. Its CPU is the target's, not the tool's."""
+    try:
+        return os.stat(f"/proc/{pid}").st_uid != os.getuid()
+    except OSError:
+        return False
+
+
+def controller_orphans(keep: set[int]) -> list[int]:
+    return [p for p in orphans(keep) if not _on_a_target(p)]
+
+
 class _Sampler(threading.Thread):
     def __init__(self, root: int, keep: set[int]) -> None:
         super().__init__(daemon=True)
@@ -88,7 +102,7 @@ class _Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(SAMPLE_INTERVAL):
-            pids = _tree([self.root, *orphans(self.keep | {self.root})])
+            pids = _tree([self.root, *controller_orphans(self.keep | {self.root})])
             self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in pids))
 
 
@@ -112,8 +126,10 @@ def reap_orphans(keep: set[int]) -> tuple[float, int]:
     cpu, rss = 0.0, 0
     deadline = time.monotonic() + 10
     for pid in orphans(keep):
+        target_side = _on_a_target(pid)
         c, r = _reap(pid, deadline)
-        cpu, rss = cpu + c, max(rss, r)
+        if not target_side:
+            cpu, rss = cpu + c, max(rss, r)
     return cpu, rss
 
 
