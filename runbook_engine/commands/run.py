@@ -6,6 +6,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 HELP = "run a playbook against an inventory"
 
@@ -181,12 +185,10 @@ def _sinks(args: argparse.Namespace) -> list:
         sinks.append(JunitSink(args.junit))
     report = getattr(args, "report", None)
     if report or args.format == "text":
-        from rich.console import Console
-
         from runbook_engine.output.checks_report import ChecksReport
 
         # the table of check results follows the recap on a terminal; files on request
-        console = Console() if args.format == "text" else None
+        console = _terminal_console if args.format == "text" else None
         sinks.append(ChecksReport.for_file(report, console) if report
                      else ChecksReport(console=console))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -215,3 +217,9 @@ def _print_listing(prepared: object, *, hosts: bool, tasks: bool) -> None:
                     if task.kind in ("task", "include"):
                         tags = f"  tags: {', '.join(sorted(task.tags))}" if task.tags else ""
                         print(f"    {task.display_name}  ({task.position}){tags}")
+
+
+def _terminal_console() -> Console:
+    from rich.console import Console
+
+    return Console()

@@ -13,15 +13,17 @@ import datetime as dt
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from runbook_engine.checks import worst
 from runbook_engine.checks.report import CheckRow, as_json, headline, render_html, summary
 from runbook_engine.events import Event
+
+if TYPE_CHECKING:  # rich costs ~40 ms of start-up: imported when a table is printed
+    from rich.console import Console
+    from rich.table import Table
 
 _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
@@ -31,9 +33,11 @@ class ChecksReport:
         self,
         html_path: str | Path | None = None,
         json_path: str | Path | None = None,
-        console: Console | None = None,
+        console: Console | Callable[[], Console] | None = None,
         title: str = "Health report",
     ) -> None:
+        """`console`: where the table goes after the run, or a function making it (called
+        only if there is a table to print)."""
         self.html_path = Path(html_path) if html_path else None
         self.json_path = Path(json_path) if json_path else None
         self.console = console
@@ -43,7 +47,9 @@ class ChecksReport:
         self._closed = False
 
     @classmethod
-    def for_file(cls, path: str | Path, console: Console | None = None) -> ChecksReport:
+    def for_file(
+        cls, path: str | Path, console: Console | Callable[[], Console] | None = None
+    ) -> ChecksReport:
         """`--report FILE`: JSON when FILE ends in .json, else self-contained HTML."""
         if str(path).endswith(".json"):
             return cls(json_path=path, console=console)
@@ -68,7 +74,8 @@ class ChecksReport:
         if self.html_path:
             _write_atomic(self.html_path, self.to_html())
         if self.console is not None and self.rows:
-            self.console.print(self.table())
+            console = self.console if hasattr(self.console, "print") else self.console()
+            console.print(self.table())
 
     # -- views -------------------------------------------------------------------
     @property
@@ -86,6 +93,8 @@ class ChecksReport:
         return render_html(self.rows, self.meta())
 
     def table(self) -> Table:
+        from rich.table import Table
+
         counts = summary(self.rows)
         caption = "  ".join(f"{n} {s}" for s, n in counts.items())
         table = Table(title=f"{self.title}: {self.status.upper()}", caption=caption)
