@@ -270,9 +270,13 @@ class _FabricConnection(fabric.Connection):
             # ssh_config is shared. Building Fabric's full config cost ~1 ms per host.
             config=fabric.Config(lazy=True, ssh_config=_ssh_config()),
         )
-        self.connect_timeout = None  # ours is in connect_kwargs (Fabric would int() it)
-        self._timeout = timeout
-        self._alive_interval = settings.keepalive_interval
+        # `_set`: a plain attribute. Assigning one Fabric does not know would store it in
+        # the invoke config instead, re-merging the whole config each time (~1 ms).
+        self._set(
+            connect_timeout=None,  # ours is in connect_kwargs (Fabric would int() it)
+            _timeout=timeout,
+            _alive_interval=settings.keepalive_interval,
+        )
         _configure_host_keys(self.client, settings)
 
     def open(self):  # type: ignore[no-untyped-def]
