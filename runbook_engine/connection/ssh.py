@@ -642,17 +642,34 @@ class SSHConnection:
         self, command: str, stdin: bytes | None, deadline: float | None, timeout: float | None
     ) -> CommandResult:
         """Run on the shared remote shell (the caller holds `_shell_lock`)."""
-        shell = self._live_shell(deadline)
-        if shell is None:
-            raise TimeoutError(f"{self.host}: command timed out after {timeout:g} s")
+        for attempt in (1, 2):
+            shell = self._live_shell(deadline)
+            if shell is None:
+                raise TimeoutError(f"{self.host}: command timed out after {timeout:g} s")
+            try:
+                reply = shell.request(command, stdin)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                # Not delivered: the shell's channel was closed while idle (a server's
+                # ChannelTimeout, say). A new shell gets the command, once.
+                self._drop_shell(shell)
+                transport = self._transport
+                if attempt == 2 or transport is None or not transport.is_active():
+                    raise self._lost(exc) from exc
+                continue
+            return self._shell_reply(shell, reply, deadline, timeout)
+        raise AssertionError("unreachable")
+
+    def _shell_reply(
+        self, shell: session_shell.SessionShell, reply: session_shell.Reply,
+        deadline: float | None, timeout: float | None,
+    ) -> CommandResult:
         self._running.add(shell.pid_filter)
         try:
-            reply = shell.request(command, stdin)
             shell.collect(reply, deadline)
             return session_shell.result_of(reply)
         except TimeoutError:
             if shell.pid is not None:
-                self._kill_remote(shell.pid)  # the driver's group: the command's too
+                self._kill_remote(shell.pid)  # the shell's process group: the command's too
             raise TimeoutError(f"{self.host}: command timed out after {timeout:g} s") from None
         except session_shell.SessionEnded as ended:
             transport = self._transport
@@ -672,8 +689,11 @@ class SSHConnection:
     def _live_shell(self, deadline: float | None) -> session_shell.SessionShell | None:
         """The shared shell, started on first use (None: `deadline` passed first)."""
         shell = self._shell
-        if shell is not None and not shell.dead and not shell.channel.closed:
-            if shell.channel.get_transport() is self._transport:
+        if shell is not None and not shell.dead:
+            channel = shell.channel
+            if not (channel.closed or channel.eof_received) and (
+                channel.get_transport() is self._transport
+            ):
                 return shell
             self._drop_shell(shell)
         token = session_shell.new_token()

@@ -107,3 +107,21 @@ def test_background_jobs_keep_a_channel_of_their_own(conn: SSHConnection) -> Non
     result = conn.run("(sleep 0.3; echo late) & echo now")
     assert result.stdout == "now\nlate\n"
     assert conn.run("echo next").stdout == "next\n"
+
+
+def test_a_shell_that_died_while_idle_is_replaced_before_the_next_command(
+    conn: SSHConnection,
+) -> None:
+    import os
+    import signal
+
+    pid = int(_shell_pid(conn))
+    os.kill(pid, signal.SIGKILL)  # as a server's idle ChannelTimeout would end it
+    shell = conn._shell
+    deadline = time.monotonic() + 5
+    while shell is not None and not (shell.channel.closed or shell.channel.eof_received):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)  # paramiko has seen the channel end: the case under test
+    result = conn.run("echo still here")
+    assert (result.rc, result.stdout) == (0, "still here\n")
+    assert int(_shell_pid(conn)) != pid
