@@ -56,7 +56,8 @@ def main(argv: list[str]) -> int:
             argv2 = [str(bin_ / "pyinstrument"), "-o", str(out), "--show-all", *inv.argv]
         else:
             out = RESULTS / f"profile-{args.hosts}-{stamp}.svg"
-            argv2 = [str(bin_ / "py-spy"), "record", "-o", str(out), "--threads",
+            argv2 = [str(bin_ / "py-spy"), "record", "-o", str(out), "--threads", "-r", "200",
+                     *(["-f", "raw"] if os.environ.get("PYSPY_RAW") else []),
                      "--", *inv.argv]
         start = time.perf_counter()
         done = subprocess.run(argv2, env=inv.env, cwd=inv.cwd, capture_output=True, text=True)

@@ -6,8 +6,17 @@ passed on stdin (never interpolated into the command line) and read back from st
 
 from __future__ import annotations
 
+import select
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
+
+
+def wait_readable(fd: int, timeout: float) -> None:
+    """Block until `fd` is readable or `timeout` seconds pass. poll(), not select(): a run
+    over hundreds of hosts holds descriptors above select()'s limit of 1024."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    poller.poll(max(timeout, 0.0) * 1000)
 
 
 @dataclass(slots=True)

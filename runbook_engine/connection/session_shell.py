@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import re
 import secrets
-import select
 import shlex
 import threading
 import time
 from dataclasses import dataclass, field
 
-from runbook_engine.connection.base import CommandResult
+from runbook_engine.connection.base import CommandResult, wait_readable
 
 _READ_SIZE = 65536
 # Stdin up to this size is sent inside the request; more goes through a channel of its own
@@ -186,7 +185,7 @@ class SessionShell:
                 if wait <= 0:
                     self.dead = True
                     raise TimeoutError
-            select.select([wakeup], [], [], min(wait, 5.0))
+            wait_readable(wakeup, min(wait, 5.0))
 
     def _discard_stray_output(self) -> None:
         """Output that arrived between commands (e.g. a login script's) belongs to none."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import shlex
 import socket
 import threading
@@ -25,7 +24,7 @@ from paramiko.common import cMSG_CHANNEL_REQUEST
 from paramiko.hostkeys import HostKeyEntry
 
 from runbook_engine.connection import session_shell
-from runbook_engine.connection.base import CommandResult
+from runbook_engine.connection.base import CommandResult, wait_readable
 from runbook_engine.connection.settings import (  # noqa: F401 (callers import these here)
     HostKeyChecking,
     JumpHost,
@@ -734,7 +733,7 @@ class SSHConnection:
                 wait = deadline - time.monotonic()
                 if wait <= 0:
                     raise TimeoutError
-            select.select([wakeup], [], [], min(wait, 5.0))
+            wait_readable(wakeup, min(wait, 5.0))
         return b"".join(out), b"".join(err)
 
     def open_stream(self, command: str) -> SSHStream:

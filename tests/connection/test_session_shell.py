@@ -125,3 +125,25 @@ def test_a_shell_that_died_while_idle_is_replaced_before_the_next_command(
     result = conn.run("echo still here")
     assert (result.rc, result.stdout) == (0, "still here\n")
     assert int(_shell_pid(conn)) != pid
+
+
+def test_commands_work_with_descriptors_above_select_limit(ssh_hosts: list[SSHHost]) -> None:
+    # A run over hundreds of hosts holds more than 1024 descriptors: select() fails there.
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1300:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    filler = [os.open("/dev/null", os.O_RDONLY) for _ in range(1100)]
+    host = ssh_hosts[0]
+    conn = connection_for(host.name, host.inventory_vars())
+    try:
+        assert conn.run("echo shared").stdout == "shared\n"
+        assert conn.run("sleep 0.1 & echo own channel; wait").stdout == "own channel\n"
+        assert conn.run("sleep 0.2", timeout=5).rc == 0
+    finally:
+        conn.close()
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
