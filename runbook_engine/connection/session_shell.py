@@ -32,8 +32,12 @@ import shlex
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from runbook_engine.connection.base import CommandResult, wait_readable
+
+if TYPE_CHECKING:  # paramiko is imported only when a host is reached over SSH
+    import paramiko
 
 _READ_SIZE = 65536
 # Stdin up to this size is sent inside the request; more goes through a channel of its own
@@ -85,7 +89,7 @@ def request_line(command: str, stdin: bytes | None, token: str, seq: int) -> str
 
 
 class SessionEnded(Exception):
-    """The driver's channel closed before the command's reply was complete."""
+    """The shell's channel closed before the command's reply was complete."""
 
     def __init__(self, stdout: bytes, stderr: bytes) -> None:
         super().__init__("the remote shell session ended")
@@ -128,13 +132,25 @@ class Reply:
     def done(self) -> bool:
         return self.rc is not None and self.err_done
 
+    def result(self) -> CommandResult:
+        assert self.rc is not None
+        return CommandResult(self.rc, bytes(self.out), bytes(self.err))
+
+
+class PidFilter(Protocol):
+    """Strips the shell's PID report from the front of stderr (ssh._PidFilter)."""
+
+    pid: int | None
+
+    def feed(self, data: bytes) -> bytes: ...
+
 
 class SessionShell:
-    """The controller's side of one driver loop (one command at a time; callers lock)."""
+    """The controller's side of one remote shell (one command at a time; callers lock)."""
 
-    def __init__(self, channel, pid_filter, token: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, channel: paramiko.Channel, pid_filter: PidFilter, token: str) -> None:
         self.channel = channel
-        self.pid_filter = pid_filter  # strips the driver's PID report from stderr
+        self.pid_filter = pid_filter
         self.token = token
         self._seq = 0
         self.dead = False
@@ -164,7 +180,7 @@ class SessionShell:
 
     def collect(self, reply: Reply, deadline: float | None) -> None:
         """Read until the reply is complete. Raises TimeoutError at `deadline`,
-        SessionEnded if the driver's channel closes first."""
+        SessionEnded if the shell's channel closes first."""
         channel = self.channel
         wakeup = channel.fileno()
         while True:
@@ -194,8 +210,3 @@ class SessionShell:
             channel.recv(_READ_SIZE)
         while channel.recv_stderr_ready():
             self.pid_filter.feed(channel.recv_stderr(_READ_SIZE))
-
-
-def result_of(reply: Reply) -> CommandResult:
-    assert reply.rc is not None
-    return CommandResult(reply.rc, bytes(reply.out), bytes(reply.err))

@@ -665,7 +665,7 @@ class SSHConnection:
         self._running.add(shell.pid_filter)
         try:
             shell.collect(reply, deadline)
-            return session_shell.result_of(reply)
+            return reply.result()
         except TimeoutError:
             if shell.pid is not None:
                 self._kill_remote(shell.pid)  # the shell's process group: the command's too
