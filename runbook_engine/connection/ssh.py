@@ -14,9 +14,9 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import fabric
 import paramiko
@@ -109,29 +109,47 @@ class _AcceptAny(paramiko.MissingHostKeyPolicy):
         return None
 
 
-_parsed_known_hosts: dict[str, tuple[tuple[int, int, int], list[HostKeyEntry]]] = {}
-_parsed_known_hosts_lock = threading.Lock()
+_T = TypeVar("_T")
+_parsed: dict[str, tuple[tuple[object, ...], object]] = {}
+_parsed_lock = threading.Lock()
+
+
+def _file_version(path: str) -> tuple[object, ...]:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (path, None)
+    return (path, stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _parsed_once(kind: str, paths: Sequence[str], parse: Callable[[], _T]) -> _T:
+    """`parse()` once per version (mtime, size, inode) of the files it reads, not once per
+    connection; only the newest version is kept. What it returns is shared between
+    connections, so it must only be read."""
+    name = f"{kind}:{':'.join(paths)}"
+    version = tuple(_file_version(p) for p in paths)
+    with _parsed_lock:
+        cached = _parsed.get(name)
+    if cached is not None and cached[0] == version:
+        return cached[1]  # type: ignore[return-value]
+    value = parse()
+    with _parsed_lock:
+        _parsed[name] = (version, value)
+    return value
 
 
 def _load_known_hosts(keys: paramiko.HostKeys, path: Path) -> None:
-    """`keys.load(path)` into an empty HostKeys, parsing each version of the file once.
+    """`keys.load(path)` into an empty HostKeys. paramiko's load is quadratic in the
+    file's lines (each new line is checked against every earlier one) and ran once per
+    host: with every host in one known_hosts file, 2.5 ms per connection at 50 lines, 49 ms
+    at 500. A policy only adds entries for names not yet known, so sharing is safe."""
 
-    paramiko's load is quadratic in the file's lines (each new line is checked against
-    every earlier one) and ran once per host: with every host in one known_hosts file,
-    2.5 ms per connection at 50 lines, 49 ms at 500. The entries are shared between
-    connections, never changed: a policy only adds entries for names not yet known."""
-    stat = path.stat()
-    version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-    name = str(path)
-    with _parsed_known_hosts_lock:
-        cached = _parsed_known_hosts.get(name)
-    if cached is None or cached[0] != version:
+    def parse() -> list[HostKeyEntry]:
         parsed = paramiko.HostKeys()
-        parsed.load(name)
-        cached = (version, parsed._entries)
-        with _parsed_known_hosts_lock:
-            _parsed_known_hosts[name] = cached
-    keys._entries = list(cached[1])
+        parsed.load(str(path))
+        return parsed._entries
+
+    keys._entries = list(_parsed_once("known_hosts", [str(path)], parse))
 
 
 def _configure_host_keys(client: paramiko.SSHClient, settings: SSHSettings) -> None:
@@ -190,51 +208,36 @@ def _transport(*args: object, **kwargs: object) -> paramiko.Transport:
 
 _USER_SSH_CONFIG = "~/.ssh/config"
 _SYSTEM_SSH_CONFIG = "/etc/ssh/ssh_config"
-_parsed: dict[tuple[object, ...], object] = {}
-_parsed_lock = threading.Lock()
-
-
-def _file_version(path: str) -> tuple[object, ...]:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return (path, None)
-    return (path, stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
 def _ssh_config() -> paramiko.SSHConfig:
     """~/.ssh/config then /etc/ssh/ssh_config (the first value found wins), as Fabric
-    reads them, parsed once per version of the files instead of once per connection.
-    Lookups only read it, so connections share it."""
+    reads them; parsed once per run instead of once per connection."""
     paths = [os.path.expanduser(_USER_SSH_CONFIG), _SYSTEM_SSH_CONFIG]
-    key = ("ssh_config", *(_file_version(p) for p in paths))
-    with _parsed_lock:
-        config = _parsed.get(key)
-        if config is None:
-            config = paramiko.SSHConfig()
-            for path in paths:
-                if os.path.isfile(path):
-                    with open(path) as f:
-                        config.parse(f)
-            _parsed[key] = config
-    return config  # type: ignore[return-value]
+
+    def parse() -> paramiko.SSHConfig:
+        config = paramiko.SSHConfig()
+        for path in paths:
+            if os.path.isfile(path):
+                with open(path) as f:
+                    config.parse(f)
+        return config
+
+    return _parsed_once("ssh_config", paths, parse)
 
 
 def _private_key(path: str) -> paramiko.PKey | None:
-    """The key in `path`, parsed once per version of the file (paramiko would parse it for
-    every connection, trying each key type in turn). None if it needs a passphrase or
-    cannot be read: paramiko then tries the file itself, and explains a failure."""
-    key = ("key", *_file_version(path))
-    with _parsed_lock:
-        if key in _parsed:
-            return _parsed[key]  # type: ignore[return-value]
-    try:
-        loaded: paramiko.PKey | None = paramiko.PKey.from_path(path)
-    except (paramiko.SSHException, OSError, ValueError):
-        loaded = None
-    with _parsed_lock:
-        _parsed[key] = loaded
-    return loaded
+    """The key in `path`, parsed once per run (paramiko would parse it for every
+    connection, trying each key type in turn). None if it needs a passphrase or cannot be
+    read: paramiko then tries the file itself, and explains a failure."""
+
+    def parse() -> paramiko.PKey | None:
+        try:
+            return paramiko.PKey.from_path(path)
+        except (paramiko.SSHException, OSError, ValueError):
+            return None
+
+    return _parsed_once("key", [path], parse)
 
 
 class _FabricConnection(fabric.Connection):
