@@ -147,3 +147,34 @@ def test_commands_work_with_descriptors_above_select_limit(ssh_hosts: list[SSHHo
         for fd in filler:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_stdin_never_appears_on_a_command_line_on_the_host(conn: SSHConnection) -> None:
+    # The host is this machine: every process's command line is readable here.
+    import threading
+
+    secret = b"s3cret-" + bytes(range(48, 58))
+    # More than a pipe holds: whatever feeds it blocks until `cat` reads, after the sleep,
+    # so a feeding process with the data in its arguments would be seen.
+    payload = secret + b"." * 150_000
+    done = threading.Event()
+    seen: list[str] = []
+
+    def scan() -> None:
+        while not done.is_set():
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    if secret in cmdline.read_bytes():
+                        seen.append(str(cmdline))
+                except OSError:
+                    pass
+
+    scanner = threading.Thread(target=scan)
+    scanner.start()
+    try:
+        result = conn.run("sleep 0.5; cat", stdin=payload)
+    finally:
+        done.set()
+        scanner.join()
+    assert result.stdout_bytes == payload
+    assert seen == []
