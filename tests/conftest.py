@@ -1,4 +1,5 @@
-"""Loads every fixture module in tests/fixtures/ (real servers: sshd, S3, ACME, ...).
+"""Loads every fixture module in tests/fixtures/ (real servers: sshd, S3, ACME, ...);
+modules whose name starts with "_" are helpers they share, not fixtures.
 
 Each server fixture is session-scoped, waits on readiness (a port that answers), and
 stops its process by PID when the session ends.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.fixtures._processes import free_port
 from tests.scheduler.helpers import RUNBOOK, runbook, runbook_env, wait_until, write_playbook
 
 GATE_PLAYBOOK = """\
@@ -51,12 +51,6 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _answers(url: str) -> bool:
     try:
         return httpx.get(f"{url}/health", timeout=2).status_code == 200
@@ -91,7 +85,7 @@ def prepare_work(work: Path) -> tuple[Path, str, str]:
 def running_server(work: Path) -> Iterator[tuple[Server, subprocess.Popen[str]]]:
     config, token, other = prepare_work(work)
     state = work / "state"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [*RUNBOOK, "serve", "--config", str(config), "--port", str(port)], cwd=work,

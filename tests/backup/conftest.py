@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures._processes import free_port, stop_process
 
 BACKUP_USER = "backup"
 BACKUP_PASSWORD = "b4ckup-pw-7731"
@@ -40,23 +41,6 @@ class MariaDB:
         return done.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    os.kill(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 @pytest.fixture(scope="session")
 def mariadb_server() -> Iterator[MariaDB]:
     server_bin = shutil.which("mariadbd", path="/usr/sbin:/usr/bin")
@@ -77,7 +61,7 @@ def mariadb_server() -> Iterator[MariaDB]:
     if installed.returncode != 0:
         shutil.rmtree(base, ignore_errors=True)
         raise RuntimeError(f"mariadb-install-db failed: {installed.stderr[-2000:]}")
-    port = _free_port()
+    port = free_port()
     sock = str(base / "mysqld.sock")
     log = open(base / "mysqld.log", "ab")  # noqa: SIM115 - owned by the server process
     proc = subprocess.Popen(
@@ -97,7 +81,7 @@ def mariadb_server() -> Iterator[MariaDB]:
         )
         yield server
     finally:
-        _stop(proc)
+        stop_process(proc)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -66,7 +66,7 @@ def test_whois_unknown_domain_and_dead_server(controller: Target, rdap_server: R
     gone = _expiry(controller, "gone.io", bootstrap_file=str(rdap_server.bootstrap_file),
                    whois_server=whois_server.address)
     assert gone.failed and "gone.io is not registered" in gone.msg
-    from tests.fixtures.nginx_tls import free_port
+    from tests.fixtures._processes import free_port
 
     dead = _expiry(controller, "example.io", bootstrap_file=str(rdap_server.bootstrap_file),
                    whois_server=f"127.0.0.1:{free_port()}", timeout=2)

@@ -8,7 +8,8 @@ import pytest
 
 from runbook_engine.connection.local import LocalConnection
 from runbook_engine.modules.base import Result
-from tests.fixtures.nginx_tls import HTTP_PASSWORD, HTTP_USER, NginxTLS, free_port
+from tests.fixtures._processes import free_port
+from tests.fixtures.nginx_tls import HTTP_PASSWORD, HTTP_USER, NginxTLS
 from tests.harness import Target, make_ctx, run_module
 
 

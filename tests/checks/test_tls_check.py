@@ -81,7 +81,7 @@ def test_expected_fingerprint_catches_a_stale_certificate(nginx_tls: NginxTLS,
 
 
 def test_nothing_listening_is_a_clear_failure(target: Target) -> None:
-    from tests.fixtures.nginx_tls import free_port
+    from tests.fixtures._processes import free_port
 
     result = run_module("tls_check", make_ctx(target), {"host": "127.0.0.1",
                                                          "port": free_port()})
@@ -113,7 +113,7 @@ def test_probe_from_the_host_with_openssl(nginx_tls: NginxTLS, target: Target) -
     assert "from " + target.name in soon.data["check"]["name"]
     selfsigned = _probe(target, nginx_tls, "selfsigned.test", from_host=True)
     assert selfsigned.failed and "chain not trusted" in selfsigned.msg
-    from tests.fixtures.nginx_tls import free_port
+    from tests.fixtures._processes import free_port
 
     closed = _probe(target, nginx_tls, "good.test", from_host=True, port=free_port())
     assert closed.failed and "openssl s_client on the host got no certificate" in closed.msg

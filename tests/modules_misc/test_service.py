@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from runbook_engine.errors import ModuleFailure
 from runbook_engine.modules.base import Become, TaskContext
+from tests.fixtures._processes import free_port
 from tests.harness import Target, make_ctx, run_module
 
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
@@ -82,17 +83,11 @@ class InitService:
         return sorted(Path("/etc").glob(f"rc[2345].d/S[0-9][0-9]{self.name}"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def init_service() -> Iterator[InitService]:
     if shutil.which("update-rc.d") is None or Path("/run/systemd/system").exists():
         pytest.skip("needs a SysV-init machine with update-rc.d")
-    service = InitService(f"rbtest-{secrets.token_hex(4)}", _free_port())
+    service = InitService(f"rbtest-{secrets.token_hex(4)}", free_port())
     script = Path(f"/etc/init.d/{service.name}")
     script.write_text(INIT_SCRIPT.format(name=service.name, port=service.port, python=PYTHON))
     script.chmod(0o755)
