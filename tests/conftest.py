@@ -7,10 +7,14 @@ stops its process by PID when the session ends.
 
 from __future__ import annotations
 
+import functools
 import pkgutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.cli_harness import CliResult, run_in_process
 
 _FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -21,6 +25,12 @@ pytest_plugins = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def runbook(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run the CLI in this process (fast); returns rc, stdout, stderr."""
+    return functools.partial(run_in_process, capsys)
 
 
 @pytest.fixture(scope="session")

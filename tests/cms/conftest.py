@@ -3,6 +3,7 @@ living on it, owned by (and served as) the target's user."""
 
 from __future__ import annotations
 
+import functools
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_harness import CliResult, run_in_process
 from tests.fixtures.wordpress import WordPressBuilds, WordPressSite
 from tests.harness import Target
 
@@ -55,26 +57,11 @@ def broken_core_zip(wp_builds: WordPressBuilds, tmp_path_factory: pytest.TempPat
     return path
 
 
-@dataclass
-class CliResult:
-    rc: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def runbook_cli(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Callable[..., CliResult]:
     """Run the `runbook` CLI in this process (run journal in the test's own directory);
     returns rc, stdout, stderr."""
-    from runbook_engine.cli import main
-
     monkeypatch.setenv("RUNBOOK_STATE_DIR", str(tmp_path / "state"))
-
-    def _run(*args: str | Path) -> CliResult:
-        rc = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return CliResult(rc, captured.out, captured.err)
-
-    return _run
+    return functools.partial(run_in_process, capsys)

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from tests.cms.conftest import CliResult
+from tests.cli_harness import CliResult
 from tests.fixtures.sshd import SSHHost
 from tests.fixtures.wordpress import (
     WordPressBuilds,

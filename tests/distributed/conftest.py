@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from runbook_engine.cli import main
 from tests.fixtures.redis import RedisServer
 from tests.fixtures.sshd import SSHHost
 
@@ -118,28 +117,6 @@ def celery_env(redis_server: RedisServer, celery_workers: list[Worker],
     monkeypatch.setenv("RUNBOOK_WORKER_KEY", WORKER_KEY)
     monkeypatch.setenv("RUNBOOK_BROKER_URL", redis_server.url(0))
     return CeleryEnv(redis_server, celery_workers, redis_server.url(0))
-
-
-@dataclass
-class CliResult:
-    rc: int
-    out: str
-    err: str
-
-    def json(self) -> dict[str, Any]:
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def runbook(capsys: pytest.CaptureFixture[str]):
-    """Run the CLI in this process; returns rc, stdout, stderr."""
-
-    def _run(*args: str | Path) -> CliResult:
-        rc = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return CliResult(rc, captured.out, captured.err)
-
-    return _run
 
 
 def runbook_process(*args: str | Path, env: dict[str, str],

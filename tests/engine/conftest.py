@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from runbook_engine.cli import main
-
-
-@dataclass
-class CliResult:
-    rc: int
-    out: str
-    err: str
-
-    def json(self) -> dict:
-        return json.loads(self.out)
+from tests.cli_harness import CliResult
 
 
 @pytest.fixture
@@ -35,18 +23,6 @@ def write(tmp_path: Path):
         return path
 
     return _write
-
-
-@pytest.fixture
-def runbook(capsys: pytest.CaptureFixture[str]):
-    """Run the CLI in this process (fast); returns rc, stdout, stderr."""
-
-    def _run(*args: str | Path) -> CliResult:
-        rc = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return CliResult(rc, captured.out, captured.err)
-
-    return _run
 
 
 def runbook_process(*args: str | Path, timeout: float = 120) -> CliResult:
