@@ -139,7 +139,7 @@ class JournalSink:
         row_id = self._open_rows.pop(key, None) or self._start_row(event, task_id)
         result = self.secrets.mask(data.get("result"))
         status = str(data.get("status", "ok"))
-        with self.store.db.transaction():  # the result and what it registered: one commit
+        with self.store.transaction():  # the result and what it registered: one commit
             self._finish_row(event, row_id, result, status)
 
     def _finish_row(self, event: Event, row_id: int, result: Any, status: str) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,6 +134,10 @@ class Store:
     def close(self) -> None:
         self.locks.stop_heartbeat()
         self.db.close()
+
+    def transaction(self) -> AbstractContextManager[Database]:
+        """Several writes committed together (the calls inside join it)."""
+        return self.db.transaction()
 
     def __enter__(self) -> Store:
         return self
