@@ -289,6 +289,7 @@ def _notify_sink(playbook: Playbook, secrets: SecretRegistry) -> Sink | None:
 
 def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
     """Load and validate everything; InputError (exit 2) before any host is touched."""
+    from runbook_engine.connection.factory import connection_settings
     from runbook_engine.inventory import load_inventory
     from runbook_engine.params import resolve_params
 
@@ -319,6 +320,8 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
         raise InputError(f"--limit '{request.limit}' leaves no host in any play",
                          hint="check the name, or run `runbook inventory --graph`")
     check_playbook(playbook, inventory, play_hosts, {**extra_vars, **resolved.values}, templar)
+    for host in dict.fromkeys(h for hosts in play_hosts for h in hosts):
+        connection_settings(host, inventory.host_vars(host))
     return Prepared(request, playbook, inventory, play_hosts, extra_vars, templar, secrets,
                     vault, resolved.values, resolved.masked(), resume,
                     _notify_sink(playbook, secrets))

@@ -152,19 +152,28 @@ def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
         raise InputError(f"host {host_name}: invalid connection variable: {exc}") from None
 
 
-def connection_for(host_name: str, host_vars: Mapping[str, Any]) -> Connection:
-    """The connection a host's variables ask for. Nothing is opened yet."""
+def connection_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings | None:
+    """The SSH settings a host's variables ask for (None: the local connection). Raises
+    InputError for a value that makes no sense; `prepare()` calls it for every target host,
+    so that is reported before any host is touched."""
     kind = _first(host_vars, "ansible_connection")
     if kind is None:
         address = str(_first(host_vars, "ansible_host") or host_name)
         kind = "local" if host_name in _LOCAL_NAMES and address in _LOCAL_NAMES else "ssh"
     kind = str(kind).lower()
     if kind == "local":
-        return LocalConnection(host_name)
+        return None
     if kind in _SSH_KINDS:
-        settings = ssh_settings(host_name, host_vars)
-        # Imported here: paramiko and Fabric only when a host is reached over SSH.
-        from runbook_engine.connection.ssh import SSHConnection
-
-        return SSHConnection(host_name, settings)
+        return ssh_settings(host_name, host_vars)
     raise InputError(f"host {host_name}: ansible_connection {kind!r} is not supported (ssh, local)")
+
+
+def connection_for(host_name: str, host_vars: Mapping[str, Any]) -> Connection:
+    """The connection a host's variables ask for. Nothing is opened yet."""
+    settings = connection_settings(host_name, host_vars)
+    if settings is None:
+        return LocalConnection(host_name)
+    # Imported here: paramiko and Fabric only when a host is reached over SSH.
+    from runbook_engine.connection.ssh import SSHConnection
+
+    return SSHConnection(host_name, settings)

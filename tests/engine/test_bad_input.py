@@ -159,6 +159,26 @@ def test_bad_extra_vars_and_limit(tmp_path: Path, runbook):
     assert not canary.exists()
 
 
+@pytest.mark.parametrize("variable, value, fragment", [
+    ("runbook_ssh_reuse_shell", "maybe", "runbook_ssh_reuse_shell 'maybe' is not true or false"),
+    ("runbook_host_key_checking", "sometimes", "host key checking 'sometimes'"),
+    ("ansible_connection", "winrm", "ansible_connection 'winrm' is not supported"),
+    ("ansible_port", "twenty-two", "invalid connection variable"),
+])
+def test_bad_connection_variable_exits_2_before_any_host(
+    variable, value, fragment, tmp_path: Path, runbook
+):
+    # localhost would run the canary task first if the bad host were found out only when
+    # the run reaches it.
+    inventory = (GOOD_INV + f"    web1:\n      ansible_host: 127.0.0.1\n"
+                 f"      {variable}: {value}\n")
+    canary = _write_case(tmp_path, {"site.yml": pb("- debug: msg=x"), "inv.yml": inventory})
+    result = runbook("run", tmp_path / "site.yml", "-i", tmp_path / "inv.yml")
+    assert result.rc == 2, result.out + result.err
+    assert "host web1" in result.err and fragment in result.err
+    assert not canary.exists()
+
+
 def test_syntax_check_accepts_a_good_playbook(tmp_path: Path, runbook):
     canary = _write_case(tmp_path, {"site.yml": pb("- debug: msg=x"), "inv.yml": GOOD_INV})
     result = runbook("run", tmp_path / "site.yml", "-i", tmp_path / "inv.yml", "--syntax-check")
