@@ -92,6 +92,33 @@ def test_proxyjump_through_another_host(ssh_hosts: list[SSHHost]) -> None:
     assert ssh_connection.split()[2] == target.address
 
 
+def test_proxycommand_reaches_a_host_the_controller_cannot(ssh_hosts: list[SSHHost]) -> None:
+    ok, reason = nft_available()
+    if not ok:
+        pytest.skip(reason)
+    jump, target = ssh_hosts[0], ssh_hosts[1]
+    direct_blocked = f"ip daddr {target.address} tcp dport {target.port} meta skuid 0 reject"
+    proxy = (
+        f"ssh -i {jump.key_file} -o UserKnownHostsFile={jump.known_hosts} "
+        f"-o StrictHostKeyChecking=yes -o BatchMode=yes -p {jump.port} "
+        f"-W %h:%p {jump.user}@{jump.address}"
+    )
+    via_proxy = {
+        **target.inventory_vars(),
+        "ansible_ssh_timeout": 5,
+        "ansible_ssh_common_args": f'-o ProxyCommand="{proxy}"',
+    }
+    with nft_rules("output", [direct_blocked]):
+        conn = connection_for(target.name, via_proxy)
+        try:
+            result = conn.run("id -un; echo $SSH_CONNECTION")
+        finally:
+            conn.close()
+    user, ssh_connection = result.stdout.split("\n", 1)
+    assert user == target.user
+    assert ssh_connection.split()[2] == target.address  # direct connections were refused
+
+
 def test_proxyjump_with_dash_j_in_extra_args(ssh_hosts: list[SSHHost]) -> None:
     jump, target = ssh_hosts[2], ssh_hosts[0]
     jump_args = f"-J {jump.user}@{jump.address}"
@@ -162,11 +189,14 @@ def test_ssh_config_of_the_user_is_honoured(
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "config").write_text(
         f"Host web-alias\n  HostName {host.address}\n  Port {host.port}\n  User {host.user}\n"
+        f"  IdentityFile {host.key_file}\n"
     )
     monkeypatch.setenv("HOME", str(home))
-    host_vars = {
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    host_vars = {  # address, user and key come from ~/.ssh/config alone
         k: v for k, v in host.inventory_vars().items()
-        if k not in ("ansible_host", "ansible_port", "ansible_user")
+        if k not in ("ansible_host", "ansible_port", "ansible_user",
+                     "ansible_ssh_private_key_file")
     }
     conn = connection_for("web-alias", host_vars)
     try:
