@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 
@@ -203,3 +204,32 @@ def test_ssh_config_of_the_user_is_honoured(
         assert conn.run("id -un").stdout.strip() == host.user
     finally:
         conn.close()
+
+
+def test_ssh_config_match_exec_runs_its_command(
+    ssh_hosts: list[SSHHost], tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `Match exec` is the one ssh_config feature that needs invoke, which paramiko is
+    # imported without (connection/paramiko_loader.py): it must still work.
+    host = ssh_hosts[0]
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    ran = tmp_path / "match-exec-ran"
+    (home / ".ssh" / "config").write_text(
+        f'Match originalhost web-exec exec "touch {ran}"\n'
+        f"  HostName {host.address}\n  User {host.user}\n  IdentityFile {host.key_file}\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    # invoke.run copies stdin to the command; pytest's stdin refuses to be read
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    host_vars = {
+        k: v for k, v in host.inventory_vars().items()
+        if k not in ("ansible_host", "ansible_user", "ansible_ssh_private_key_file")
+    }
+    conn = connection_for("web-exec", host_vars)
+    try:
+        assert conn.run("id -un").stdout.strip() == host.user
+    finally:
+        conn.close()
+    assert ran.exists()
