@@ -50,7 +50,8 @@ SHELL_COMMAND = "exec /bin/sh"
 # `&` that puts a job in the background: not `&&`, and not part of a redirection. An `&`
 # in arithmetic is removed before looking.
 _BACKGROUND = re.compile(r"(?<![&<>|])&(?![&>])")
-_ARITHMETIC = re.compile(r"\$\(\([^()]*\)\)")
+# One level of parentheses inside is allowed: `$(( (a & b) + 1 ))`, `$(( 0666 & ~0$(umask) ))`.
+_ARITHMETIC = re.compile(r"\$\(\((?:[^()]|\([^()]*\))*\)\)")
 
 # printf format for bytes: printable ASCII as itself, `%` doubled, the rest (quote and
 # backslash included) as a 3-digit octal escape.

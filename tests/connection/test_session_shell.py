@@ -12,6 +12,7 @@ import pytest
 from runbook_engine.connection import session_shell
 from runbook_engine.connection.factory import connection_for
 from runbook_engine.connection.ssh import SSHConnection
+from runbook_engine.modules import fileops
 from tests.fixtures.sshd import SSHHost
 
 
@@ -107,6 +108,15 @@ def test_background_jobs_keep_a_channel_of_their_own(conn: SSHConnection) -> Non
     result = conn.run("(sleep 0.3; echo late) & echo now")
     assert result.stdout == "now\nlate\n"
     assert conn.run("echo next").stdout == "next\n"
+
+
+def test_arithmetic_with_parentheses_is_not_a_background_job() -> None:
+    assert session_shell.suits("echo $(( (6 & 3) + 1 ))", None)
+    # Replacing a file while keeping its mode computes the umask's default with `&`: that
+    # script (lineinfile, copy without `mode`) must not cost a session of its own.
+    script = fileops.write_script("/srv/app/settings.ini", "0" * 64)
+    assert "& ~0$(umask)" in script
+    assert session_shell.suits(script, b"max_connections=200\n")
 
 
 def test_a_shell_that_died_while_idle_is_replaced_before_the_next_command(
