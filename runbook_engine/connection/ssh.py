@@ -547,8 +547,9 @@ class SSHConnection:
 
     def _close_locked(self) -> None:
         shell, self._shell = self._shell, None
-        if shell is not None:
-            self._drop_shell(shell)
+        if shell is not None and shell.claim_release():
+            # No CHANNEL_CLOSE exchange: the channel ends with the connection, just below.
+            self._channel_slots.release()
         fab, self._hop, self._transport = self._hop, None, None
         if fab is not None:
             _close_chain(fab)
