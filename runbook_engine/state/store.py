@@ -347,11 +347,9 @@ class Store:
         with self.db.transaction():
             for name, value in values.items():
                 self.db.execute(
-                    "DELETE FROM host_vars WHERE run_id = ? AND host = ? AND kind = ?"
-                    " AND name = ?", (run_id, host, kind, name))
-                self.db.execute(
                     "INSERT INTO host_vars (run_id, host, kind, name, value, seq)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, host, kind, name)"
+                    " DO UPDATE SET value = excluded.value, seq = excluded.seq",
                     (run_id, host, kind, name, dumps(value), time.time_ns()),
                 )
 
