@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from runbook_engine.connection.base import CommandResult, Connection
+from runbook_engine.errors import ModuleFailure
 from runbook_engine.modules.base import Become
 from tests.harness import Target, make_ctx, run_module
 from tests.modules_files.helpers import host_mode, host_read, host_write, sh
@@ -70,12 +71,27 @@ def test_edits_one_trip_for_a_no_op(target: Target) -> None:
     assert trips(target, "blockinfile", {"path": path, "block": "c"}) == (1, False)
 
 
-def test_file_one_trip_for_a_no_op(target: Target) -> None:
+def test_file_directory_and_absent_act_in_one_trip(target: Target) -> None:
     path = f"{target.scratch}/d"
     args = {"path": path, "state": "directory", "mode": "0755"}
-    assert trips(target, "file", args) == (2, True)
+    assert trips(target, "file", args) == (1, True)
+    assert host_mode(target, path) == "0755"
     assert trips(target, "file", args) == (1, False)
-    assert trips(target, "file", {"path": path, "state": "absent"}) == (2, True)
+    assert trips(target, "file", {**args, "mode": "0700"}) == (1, True)
+    assert host_mode(target, path) == "0700"
+    assert trips(target, "file", args, check=True) == (1, True)  # looks, acts on nothing
+    assert host_mode(target, path) == "0700"
+    assert trips(target, "file", {"path": path, "state": "absent"}) == (1, True)
+    assert trips(target, "file", {"path": path, "state": "absent"}) == (1, False)
+
+
+def test_file_other_states_look_then_act(target: Target) -> None:
+    path = f"{target.scratch}/t"
+    assert trips(target, "file", {"path": path, "state": "touch"}) == (2, True)
+    # a path that is not a directory: the one-trip attempt hands over to the look,
+    # which explains the refusal
+    with pytest.raises(ModuleFailure, match="already exists as a file"):
+        trips(target, "file", {"path": path, "state": "directory"})
 
 
 def test_command_one_trip_with_creates(target: Target) -> None:
