@@ -48,8 +48,9 @@ MAX_CHANNELS = 10
 # wakes this often instead. Nothing of ours depends on that wake-up: command timeouts are
 # kept by the reading thread (`_collect`), closing shuts the socket down first (which
 # wakes the thread at once), and keepalives (every `keepalive_interval` >= 1 s of
-# silence) are sent at most this much later.
-_IDLE_POLL = 1.0
+# silence) are sent at most this much later, never later than one more interval. Each
+# wake-up costs ~0.15 ms of CPU: at 1 s, 500 idle connections took 75 ms of every second.
+_IDLE_POLL = 5.0
 
 
 # -- host keys -------------------------------------------------------------------
@@ -332,12 +333,13 @@ def _chain(fab: Hop) -> list[Hop]:
     return chain
 
 
-def _quiet_idle(fab: Hop) -> None:
+def _quiet_idle(fab: Hop, keepalive_interval: int) -> None:
     """Lengthen the read timeout of every hop's transport thread (see `_IDLE_POLL`)."""
+    poll = min(_IDLE_POLL, keepalive_interval) if keepalive_interval > 0 else _IDLE_POLL
     for hop in _chain(fab):
         transport = hop.client.get_transport()
         if transport is not None and isinstance(transport.sock, socket.socket):
-            transport.sock.settimeout(_IDLE_POLL)
+            transport.sock.settimeout(poll)
 
 
 def _close_chain(fab: Hop) -> None:
@@ -533,7 +535,7 @@ class SSHConnection:
             transport = fab.client.get_transport()
             assert transport is not None
             transport.set_keepalive(self.settings.keepalive_interval)
-            _quiet_idle(fab)
+            _quiet_idle(fab, self.settings.keepalive_interval)
             self._hop, self._transport = fab, transport
             return transport
 
