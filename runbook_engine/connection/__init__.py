@@ -1,4 +1,4 @@
-"""One Connection protocol, two implementations: ssh (Fabric/paramiko) and local (invoke)."""
+"""One Connection protocol, two implementations: ssh (paramiko) and local (subprocess)."""
 
 from runbook_engine.connection.base import CommandResult, Connection, Stream
 
