@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -66,39 +68,43 @@ def test_become_fails_clearly_without_sudo_rights(
     assert "is not in the sudoers file" in result.stderr
 
 
-def test_proxyjump_through_another_host(ssh_hosts: list[SSHHost]) -> None:
+def _only_through_a_gateway(target: SSHHost) -> contextlib.AbstractContextManager[None]:
+    """Refuse direct connections from this (root) process to `target`; a jump host's sshd
+    forwards as its unprivileged user, so only a path through it gets through."""
     ok, reason = nft_available()
     if not ok:
         pytest.skip(reason)
+    rule = f"ip daddr {target.address} tcp dport {target.port} meta skuid 0 reject"
+    return nft_rules("output", [rule])
+
+
+def _user_and_address_seen(name: str, host_vars: dict[str, object]) -> tuple[str, str]:
+    """The remote user, and the address the session arrived at ($SSH_CONNECTION)."""
+    conn = connection_for(name, host_vars)
+    try:
+        user, ssh_connection = conn.run("id -un; echo $SSH_CONNECTION").stdout.split("\n", 1)
+    finally:
+        conn.close()
+    return user, ssh_connection.split()[2]
+
+
+def test_proxyjump_through_another_host(ssh_hosts: list[SSHHost]) -> None:
     jump, target = ssh_hosts[0], ssh_hosts[1]
-    # Refuse direct connections from this (root) process to the target; the jump host's
-    # sshd forwards as its unprivileged user, so only the jumped path gets through.
-    direct_blocked = f"ip daddr {target.address} tcp dport {target.port} meta skuid 0 reject"
     via_jump = {
         **target.inventory_vars(),
         "ansible_ssh_timeout": 3,
         "ansible_ssh_common_args": f"-o ProxyJump={jump.user}@{jump.address}:{jump.port}",
     }
-    with nft_rules("output", [direct_blocked]):
+    with _only_through_a_gateway(target):
         direct = connection_for(target.name, {**target.inventory_vars(), "ansible_ssh_timeout": 3})
         with pytest.raises(HostUnreachable, match="refused"):
             direct.run("true")
-        conn = connection_for(target.name, via_jump)
-        try:
-            result = conn.run("id -un; echo $SSH_CONNECTION")
-        finally:
-            conn.close()
-    user, ssh_connection = result.stdout.split("\n", 1)
-    assert user == target.user
-    assert ssh_connection.split()[2] == target.address
+        seen = _user_and_address_seen(target.name, via_jump)
+    assert seen == (target.user, target.address)
 
 
 def test_proxycommand_reaches_a_host_the_controller_cannot(ssh_hosts: list[SSHHost]) -> None:
-    ok, reason = nft_available()
-    if not ok:
-        pytest.skip(reason)
     jump, target = ssh_hosts[0], ssh_hosts[1]
-    direct_blocked = f"ip daddr {target.address} tcp dport {target.port} meta skuid 0 reject"
     proxy = (
         f"ssh -i {jump.key_file} -o UserKnownHostsFile={jump.known_hosts} "
         f"-o StrictHostKeyChecking=yes -o BatchMode=yes -p {jump.port} "
@@ -109,15 +115,9 @@ def test_proxycommand_reaches_a_host_the_controller_cannot(ssh_hosts: list[SSHHo
         "ansible_ssh_timeout": 5,
         "ansible_ssh_common_args": f'-o ProxyCommand="{proxy}"',
     }
-    with nft_rules("output", [direct_blocked]):
-        conn = connection_for(target.name, via_proxy)
-        try:
-            result = conn.run("id -un; echo $SSH_CONNECTION")
-        finally:
-            conn.close()
-    user, ssh_connection = result.stdout.split("\n", 1)
-    assert user == target.user
-    assert ssh_connection.split()[2] == target.address  # direct connections were refused
+    with _only_through_a_gateway(target):
+        seen = _user_and_address_seen(target.name, via_proxy)
+    assert seen == (target.user, target.address)
 
 
 def test_proxyjump_with_dash_j_in_extra_args(ssh_hosts: list[SSHHost]) -> None:
@@ -182,54 +182,54 @@ def test_proxyjump_errors_name_the_failing_hop(ssh_hosts: list[SSHHost]) -> None
         connection_for(target.name, closed_target).run("true")
 
 
-def test_ssh_config_of_the_user_is_honoured(
-    ssh_hosts: list[SSHHost], tmp_path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    host = ssh_hosts[0]
+def _with_ssh_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """A HOME of its own whose ~/.ssh/config is `text`, and no ssh-agent."""
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
-    (home / ".ssh" / "config").write_text(
-        f"Host web-alias\n  HostName {host.address}\n  Port {host.port}\n  User {host.user}\n"
-        f"  IdentityFile {host.key_file}\n"
-    )
+    (home / ".ssh" / "config").write_text(text)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    host_vars = {  # address, user and key come from ~/.ssh/config alone
-        k: v for k, v in host.inventory_vars().items()
-        if k not in ("ansible_host", "ansible_port", "ansible_user",
-                     "ansible_ssh_private_key_file")
-    }
-    conn = connection_for("web-alias", host_vars)
+
+
+def _user_on(name: str, host_vars: dict[str, object]) -> str:
+    conn = connection_for(name, host_vars)
     try:
-        assert conn.run("id -un").stdout.strip() == host.user
+        return conn.run("id -un").stdout.strip()
     finally:
         conn.close()
 
 
+def _vars_without(host: SSHHost, *names: str) -> dict[str, object]:
+    return {k: v for k, v in host.inventory_vars().items() if k not in names}
+
+
+def test_ssh_config_of_the_user_is_honoured(
+    ssh_hosts: list[SSHHost], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = ssh_hosts[0]
+    _with_ssh_config(tmp_path, monkeypatch,
+                     f"Host web-alias\n  HostName {host.address}\n  Port {host.port}\n"
+                     f"  User {host.user}\n  IdentityFile {host.key_file}\n")
+    # address, user and key come from ~/.ssh/config alone
+    host_vars = _vars_without(host, "ansible_host", "ansible_port", "ansible_user",
+                              "ansible_ssh_private_key_file")
+    assert _user_on("web-alias", host_vars) == host.user
+
+
 def test_ssh_config_match_exec_runs_its_command(
-    ssh_hosts: list[SSHHost], tmp_path, monkeypatch: pytest.MonkeyPatch
+    ssh_hosts: list[SSHHost], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # `Match exec` is the one ssh_config feature that needs invoke, which paramiko is
     # imported without (connection/paramiko_loader.py): it must still work.
     host = ssh_hosts[0]
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
     ran = tmp_path / "match-exec-ran"
-    (home / ".ssh" / "config").write_text(
-        f'Match originalhost web-exec exec "touch {ran}"\n'
-        f"  HostName {host.address}\n  User {host.user}\n  IdentityFile {host.key_file}\n"
-    )
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    _with_ssh_config(tmp_path, monkeypatch,
+                     f'Match originalhost web-exec exec "touch {ran}"\n'
+                     f"  HostName {host.address}\n  User {host.user}\n"
+                     f"  IdentityFile {host.key_file}\n")
     # invoke.run copies stdin to the command; pytest's stdin refuses to be read
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    host_vars = {
-        k: v for k, v in host.inventory_vars().items()
-        if k not in ("ansible_host", "ansible_user", "ansible_ssh_private_key_file")
-    }
-    conn = connection_for("web-exec", host_vars)
-    try:
-        assert conn.run("id -un").stdout.strip() == host.user
-    finally:
-        conn.close()
+    host_vars = _vars_without(host, "ansible_host", "ansible_user",
+                              "ansible_ssh_private_key_file")
+    assert _user_on("web-exec", host_vars) == host.user
     assert ran.exists()
