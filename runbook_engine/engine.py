@@ -321,7 +321,13 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
                          hint="check the name, or run `runbook inventory --graph`")
     check_playbook(playbook, inventory, play_hosts, {**extra_vars, **resolved.values}, templar)
     for host in dict.fromkeys(h for hosts in play_hosts for h in hosts):
-        connection_settings(host, inventory.host_vars(host))
+        try:
+            connection_settings(host, inventory.host_vars(host))
+        except InputError as exc:
+            # The message names the host, the variable and its value; point at the host's
+            # entry in the inventory too.
+            where = exc.position or inventory.get_host(host).position
+            raise InputError(exc.message, where, exc.hint) from None
     return Prepared(request, playbook, inventory, play_hosts, extra_vars, templar, secrets,
                     vault, resolved.values, resolved.masked(), resume,
                     _notify_sink(playbook, secrets))

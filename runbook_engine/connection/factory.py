@@ -46,6 +46,13 @@ def _first(host_vars: Mapping[str, Any], *names: str) -> Any:
     return None
 
 
+def _number(value: Any, name: str, where: str, kind: type[int] | type[float] = int) -> Any:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise InputError(f"host {where}: {name} {value!r} is not a number") from None
+
+
 def _host_key_checking(value: Any, where: str) -> HostKeyChecking:
     if value is None:
         return "strict"
@@ -130,7 +137,8 @@ def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
     try:
         return SSHSettings(
             address=str(_first(host_vars, "ansible_host", "ansible_ssh_host") or host_name),
-            port=int(_first(host_vars, "ansible_port", "ansible_ssh_port") or opts.get("port", 22)),
+            port=_number(_first(host_vars, "ansible_port", "ansible_ssh_port")
+                         or opts.get("port", 22), "ansible_port", host_name),
             user=_first(host_vars, "ansible_user", "ansible_ssh_user") or opts.get("user"),
             key_files=(str(key),) if key else (),
             extra_key_files=(opts["identityfile"],) if "identityfile" in opts else (),
@@ -140,8 +148,9 @@ def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
                 host_vars, "runbook_known_hosts_file", "ansible_ssh_known_hosts_file"
             )
             or opts.get("userknownhostsfile"),
-            connect_timeout=float(timeout),
-            keepalive_interval=int(opts.get("serveraliveinterval", 15)),
+            connect_timeout=_number(timeout, "ansible_ssh_timeout", host_name, float),
+            keepalive_interval=_number(opts.get("serveraliveinterval", 15),
+                                       "ServerAliveInterval", host_name),
             jumps=_jumps(opts.get("proxyjump")),
             proxy_command=opts.get("proxycommand") or None,
             reuse_shell=_flag(reuse, "runbook_ssh_reuse_shell", host_name)

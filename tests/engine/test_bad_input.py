@@ -163,7 +163,8 @@ def test_bad_extra_vars_and_limit(tmp_path: Path, runbook):
     ("runbook_ssh_reuse_shell", "maybe", "runbook_ssh_reuse_shell 'maybe' is not true or false"),
     ("runbook_host_key_checking", "sometimes", "host key checking 'sometimes'"),
     ("ansible_connection", "winrm", "ansible_connection 'winrm' is not supported"),
-    ("ansible_port", "twenty-two", "invalid connection variable"),
+    ("ansible_port", "twenty-two", "ansible_port 'twenty-two' is not a number"),
+    ("ansible_ssh_timeout", "soon", "ansible_ssh_timeout 'soon' is not a number"),
 ])
 def test_bad_connection_variable_exits_2_before_any_host(
     variable, value, fragment, tmp_path: Path, runbook
@@ -176,6 +177,7 @@ def test_bad_connection_variable_exits_2_before_any_host(
     result = runbook("run", tmp_path / "site.yml", "-i", tmp_path / "inv.yml")
     assert result.rc == 2, result.out + result.err
     assert "host web1" in result.err and fragment in result.err
+    assert f"{tmp_path / 'inv.yml'}:5:5: error:" in result.err  # where web1 is declared
     assert not canary.exists()
 
 
