@@ -9,6 +9,7 @@ per command that a run of thousands of tasks would feel.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import getpass
 import os
 import shlex
@@ -291,8 +292,8 @@ class _DirectHop:
 
     gateway = None
 
-    def __init__(self, settings: SSHSettings) -> None:
-        found = parsed_ssh_config().lookup(settings.address)
+    def __init__(self, settings: SSHSettings, found: paramiko.SSHConfigDict) -> None:
+        """`found`: what ssh_config says of the host."""
         self.host: str = found.get("hostname", settings.address)
         self.port = settings.port
         self.user: str | None = settings.user or found.get("user") or getpass.getuser()
@@ -319,11 +320,27 @@ class _DirectHop:
 def _build_hops(settings: SSHSettings) -> Hop:
     """The target's hop; its `gateway` leads to the jump hosts, if any."""
     if not settings.jumps and not settings.proxy_command:
-        return _DirectHop(settings)
+        found = parsed_ssh_config().lookup(settings.address)
+        settings = _gateway_from_ssh_config(settings, found)
+        if not settings.jumps and not settings.proxy_command:
+            return _DirectHop(settings, found)
     # Fabric only for chains of jump hosts and ProxyCommand (imported when needed).
     from runbook_engine.connection import ssh_gateway
 
     return ssh_gateway.build_chain(settings)
+
+
+def _gateway_from_ssh_config(settings: SSHSettings, found: paramiko.SSHConfigDict) -> SSHSettings:
+    """ssh_config's ProxyJump or ProxyCommand for a host whose inventory names neither (as
+    with OpenSSH, the first of the two in the file applies; `none` means none)."""
+    for key in found:
+        value = str(found[key]).strip()
+        if key == "proxyjump" and value.lower() != "none":
+            hops = tuple(JumpHost.parse(h.strip()) for h in value.split(",") if h.strip())
+            return dataclasses.replace(settings, jumps=hops)
+        if key == "proxycommand" and value.lower() != "none":
+            return dataclasses.replace(settings, proxy_command=value)
+    return settings
 
 
 def _chain(fab: Hop) -> list[Hop]:
@@ -524,7 +541,10 @@ class SSHConnection:
             if transport is not None and transport.is_active():
                 return transport
             self._close_locked()
-            fab = _build_hops(self.settings)
+            try:
+                fab = _build_hops(self.settings)
+            except ValueError as exc:  # a ProxyJump in ssh_config that does not parse
+                raise HostUnreachable(f"{self.host}: ssh_config: {exc}") from None
             # First hop first, so an error names the hop that failed.
             for hop in reversed(_chain(fab)):
                 try:

@@ -120,6 +120,19 @@ def test_proxycommand_reaches_a_host_the_controller_cannot(ssh_hosts: list[SSHHo
     assert seen == (target.user, target.address)
 
 
+def test_proxyjump_from_the_users_ssh_config(
+    ssh_hosts: list[SSHHost], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bastion set up in ~/.ssh/config, as ssh users do; the inventory names none.
+    jump, target = ssh_hosts[0], ssh_hosts[1]
+    _with_ssh_config(tmp_path, monkeypatch,
+                     f"Host {target.address}\n"
+                     f"  ProxyJump {jump.user}@{jump.address}:{jump.port}\n")
+    with _only_through_a_gateway(target):
+        seen = _user_and_address_seen(target.name, target.inventory_vars())
+    assert seen == (target.user, target.address)
+
+
 def test_proxyjump_with_dash_j_in_extra_args(ssh_hosts: list[SSHHost]) -> None:
     jump, target = ssh_hosts[2], ssh_hosts[0]
     jump_args = f"-J {jump.user}@{jump.address}"
