@@ -7,16 +7,23 @@ passed on stdin (never interpolated into the command line) and read back from st
 from __future__ import annotations
 
 import select
+import time
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
 
 
-def wait_readable(fd: int, timeout: float) -> None:
-    """Block until `fd` is readable or `timeout` seconds pass. poll(), not select(): a run
-    over hundreds of hosts holds descriptors above select()'s limit of 1024."""
+def wait_readable(fd: int, deadline: float | None) -> None:
+    """Block until `fd` is readable, or 5 s pass (callers look again at their channel's
+    state); TimeoutError once the `time.monotonic()` deadline has passed. poll(), not
+    select(): a run over hundreds of hosts holds descriptors above select()'s 1024."""
+    wait = 5.0
+    if deadline is not None:
+        wait = min(wait, deadline - time.monotonic())
+        if wait <= 0:
+            raise TimeoutError
     poller = select.poll()
     poller.register(fd, select.POLLIN)
-    poller.poll(max(timeout, 0.0) * 1000)
+    poller.poll(wait * 1000)
 
 
 @dataclass(slots=True)

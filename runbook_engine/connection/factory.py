@@ -108,12 +108,6 @@ def _flag(value: Any, name: str, where: str) -> bool:
     raise InputError(f"host {where}: {name} {value!r} is not true or false")
 
 
-def _jumps(spec: str | None) -> tuple[JumpHost, ...]:
-    if not spec or spec.lower() == "none":
-        return ()
-    return tuple(JumpHost.parse(hop.strip()) for hop in spec.split(",") if hop.strip())
-
-
 def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
     """Map a host's Ansible connection variables to SSH settings."""
     ssh_args = " ".join(
@@ -151,7 +145,7 @@ def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
             connect_timeout=_number(timeout, "ansible_ssh_timeout", host_name, float),
             keepalive_interval=_number(opts.get("serveraliveinterval", 15),
                                        "ServerAliveInterval", host_name),
-            jumps=_jumps(opts.get("proxyjump")),
+            jumps=JumpHost.parse_all(opts.get("proxyjump")),
             proxy_command=opts.get("proxycommand") or None,
             reuse_shell=_flag(reuse, "runbook_ssh_reuse_shell", host_name)
             if (reuse := _first(host_vars, "runbook_ssh_reuse_shell")) is not None

@@ -30,7 +30,6 @@ import re
 import secrets
 import shlex
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -67,10 +66,6 @@ def suits(command: str, stdin: bytes | None) -> bool:
     if stdin is not None and len(stdin) > MAX_STDIN:
         return False
     return _BACKGROUND.search(_ARITHMETIC.sub("", command)) is None
-
-
-def new_token() -> str:
-    return secrets.token_hex(12)
 
 
 def printf_format(data: bytes) -> str:
@@ -149,10 +144,10 @@ class PidFilter(Protocol):
 class SessionShell:
     """The controller's side of one remote shell (one command at a time; callers lock)."""
 
-    def __init__(self, channel: paramiko.Channel, pid_filter: PidFilter, token: str) -> None:
+    def __init__(self, channel: paramiko.Channel, pid_filter: PidFilter) -> None:
         self.channel = channel
         self.pid_filter = pid_filter
-        self.token = token
+        self.token = secrets.token_hex(12)  # ends each reply; random per session
         self._seq = 0
         self.dead = False
         self._released = False
@@ -196,13 +191,11 @@ class SessionShell:
                     self.dead = True
                     raise SessionEnded(bytes(reply.out), bytes(reply.err))
                 continue
-            wait = 5.0
-            if deadline is not None:
-                wait = deadline - time.monotonic()
-                if wait <= 0:
-                    self.dead = True
-                    raise TimeoutError
-            wait_readable(wakeup, min(wait, 5.0))
+            try:
+                wait_readable(wakeup, deadline)
+            except TimeoutError:
+                self.dead = True
+                raise
 
     def _discard_stray_output(self) -> None:
         """Output that arrived between commands (e.g. a login script's) belongs to none."""

@@ -23,15 +23,22 @@ class JumpHost:
     @classmethod
     def parse(cls, spec: str) -> JumpHost:
         user, _, hostport = spec.rpartition("@")
-        host, port = hostport, 22
+        host, port_text = hostport, ""
         if hostport.startswith("["):  # [v6addr]:port
             host, _, rest = hostport[1:].partition("]")
-            if rest.startswith(":"):
-                port = int(rest[1:])
+            port_text = rest[1:] if rest.startswith(":") else ""
         elif hostport.count(":") == 1:
             host, port_text = hostport.split(":")
-            port = int(port_text)
-        return cls(host, port, user or None)
+        if port_text and not port_text.isdigit():
+            raise ValueError(f"jump host {spec!r}: port {port_text!r} is not a number")
+        return cls(host, int(port_text or 22), user or None)
+
+    @classmethod
+    def parse_all(cls, spec: str | None) -> tuple[JumpHost, ...]:
+        """A ProxyJump value: hops separated by commas, first hop first; `none` is none."""
+        if not spec or spec.strip().lower() == "none":
+            return ()
+        return tuple(cls.parse(hop.strip()) for hop in spec.split(",") if hop.strip())
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """SSH connection: paramiko, with Fabric for hosts behind jump hosts (`ssh_gateway`).
 
-One transport per host for the whole run. Commands run on a channel opened directly on
-that transport (exec, feed stdin, read stdout/stderr, exit status): Fabric's `run()`
-machinery (watcher threads, pty handling, config merging per call) costs milliseconds
-per command that a run of thousands of tasks would feel.
+One transport per host for the whole run. Commands run one after another in a long-lived
+remote shell (`session_shell`), or on a channel of their own opened directly on the
+transport (streams, large stdin, background jobs, a second command while the shell is
+busy). Fabric's `run()` machinery (a channel, watcher threads and config merging per
+command) costs milliseconds per command that a run of thousands of tasks would feel.
 """
 
 from __future__ import annotations
@@ -335,33 +336,32 @@ def _gateway_from_ssh_config(settings: SSHSettings, found: paramiko.SSHConfigDic
     with OpenSSH, the first of the two in the file applies; `none` means none)."""
     for key in found:
         value = str(found[key]).strip()
-        if key == "proxyjump" and value.lower() != "none":
-            hops = tuple(JumpHost.parse(h.strip()) for h in value.split(",") if h.strip())
+        if key == "proxyjump" and (hops := JumpHost.parse_all(value)):
             return dataclasses.replace(settings, jumps=hops)
         if key == "proxycommand" and value.lower() != "none":
             return dataclasses.replace(settings, proxy_command=value)
     return settings
 
 
-def _chain(fab: Hop) -> list[Hop]:
+def _chain(target: Hop) -> list[Hop]:
     """The target's connection, then its jump hosts, last hop to first."""
-    chain = [fab]
+    chain = [target]
     while (gateway := chain[-1].gateway) and not isinstance(gateway, str):
         chain.append(gateway)  # type: ignore[arg-type]
     return chain
 
 
-def _quiet_idle(fab: Hop, keepalive_interval: int) -> None:
+def _quiet_idle(target: Hop, keepalive_interval: int) -> None:
     """Lengthen the read timeout of every hop's transport thread (see `_IDLE_POLL`)."""
     poll = min(_IDLE_POLL, keepalive_interval) if keepalive_interval > 0 else _IDLE_POLL
-    for hop in _chain(fab):
+    for hop in _chain(target):
         transport = hop.client.get_transport()
         if transport is not None and isinstance(transport.sock, socket.socket):
             transport.sock.settimeout(poll)
 
 
-def _close_chain(fab: Hop) -> None:
-    for hop in _chain(fab):
+def _close_chain(target: Hop) -> None:
+    for hop in _chain(target):
         transport = hop.client.get_transport()
         if transport is not None and isinstance(transport.sock, socket.socket):
             # Wakes the transport thread blocked in recv() now (closing the descriptor
@@ -542,22 +542,22 @@ class SSHConnection:
                 return transport
             self._close_locked()
             try:
-                fab = _build_hops(self.settings)
+                target = _build_hops(self.settings)
             except ValueError as exc:  # a ProxyJump in ssh_config that does not parse
-                raise HostUnreachable(f"{self.host}: ssh_config: {exc}") from None
+                raise HostUnreachable(f"{self.host}: ~/.ssh/config: {exc}") from None
             # First hop first, so an error names the hop that failed.
-            for hop in reversed(_chain(fab)):
+            for hop in reversed(_chain(target)):
                 try:
                     hop.open()
                 except Exception as exc:
-                    _close_chain(fab)
+                    _close_chain(target)
                     message = _explain(exc, self.settings, hop)
                     raise HostUnreachable(f"{self.host}: {message}") from exc
-            transport = fab.client.get_transport()
+            transport = target.client.get_transport()
             assert transport is not None
             transport.set_keepalive(self.settings.keepalive_interval)
-            _quiet_idle(fab, self.settings.keepalive_interval)
-            self._hop, self._transport = fab, transport
+            _quiet_idle(target, self.settings.keepalive_interval)
+            self._hop, self._transport = target, transport
             return transport
 
     def close(self) -> None:
@@ -573,9 +573,9 @@ class SSHConnection:
         if shell is not None and shell.claim_release():
             # No CHANNEL_CLOSE exchange: the channel ends with the connection, just below.
             self._channel_slots.release()
-        fab, self._hop, self._transport = self._hop, None, None
-        if fab is not None:
-            _close_chain(fab)
+        target, self._hop, self._transport = self._hop, None, None
+        if target is not None:
+            _close_chain(target)
 
     def _open_channel(self, command: str, deadline: float | None = None) -> paramiko.Channel:
         """A channel running `command`; holds a channel slot until `_release`. Raises
@@ -736,12 +736,11 @@ class SSHConnection:
             ):
                 return shell
             self._drop_shell(shell)
-        token = session_shell.new_token()
         try:
             channel = self._open_channel(session_shell.SHELL_COMMAND, deadline)
         except TimeoutError:
             return None
-        shell = session_shell.SessionShell(channel, _PidFilter(), token)
+        shell = session_shell.SessionShell(channel, _PidFilter())
         self._shell = shell
         return shell
 
@@ -769,12 +768,7 @@ class SSHConnection:
                 if not channel.recv_ready() and not channel.recv_stderr_ready():
                     break
                 continue
-            wait = 5.0
-            if deadline is not None:
-                wait = deadline - time.monotonic()
-                if wait <= 0:
-                    raise TimeoutError
-            wait_readable(wakeup, min(wait, 5.0))
+            wait_readable(wakeup, deadline)
         return b"".join(out), b"".join(err)
 
     def open_stream(self, command: str) -> SSHStream:

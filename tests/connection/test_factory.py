@@ -86,3 +86,7 @@ def test_jump_host_forms() -> None:
     assert JumpHost.parse("bastion") == JumpHost("bastion", 22, None)
     assert JumpHost.parse("u@h:2022") == JumpHost("h", 2022, "u")
     assert JumpHost.parse("u@[2001:db8::1]:2022") == JumpHost("2001:db8::1", 2022, "u")
+    assert JumpHost.parse_all("a, u@b:2022") == (JumpHost("a"), JumpHost("b", 2022, "u"))
+    assert JumpHost.parse_all("none") == JumpHost.parse_all(None) == ()
+    with pytest.raises(ValueError, match="jump host 'b:x': port 'x' is not a number"):
+        JumpHost.parse_all("a,b:x")

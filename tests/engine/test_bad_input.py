@@ -165,6 +165,7 @@ def test_bad_extra_vars_and_limit(tmp_path: Path, runbook):
     ("ansible_connection", "winrm", "ansible_connection 'winrm' is not supported"),
     ("ansible_port", "twenty-two", "ansible_port 'twenty-two' is not a number"),
     ("ansible_ssh_timeout", "soon", "ansible_ssh_timeout 'soon' is not a number"),
+    ("ansible_ssh_common_args", "-o ProxyJump=bastion:x", "port 'x' is not a number"),
 ])
 def test_bad_connection_variable_exits_2_before_any_host(
     variable, value, fragment, tmp_path: Path, runbook
