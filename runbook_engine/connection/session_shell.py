@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from runbook_engine.connection.base import CommandResult, wait_readable
+from runbook_engine.connection.ssh_channel import send_data
 
 if TYPE_CHECKING:  # paramiko is imported only when a host is reached over SSH
     import paramiko
@@ -168,7 +169,7 @@ class SessionShell:
         """Send one command; returns the Reply to fill with `collect`."""
         self._discard_stray_output()
         self._seq += 1
-        self.channel.sendall(request_line(command, stdin, self.token, self._seq).encode())
+        send_data(self.channel, request_line(command, stdin, self.token, self._seq).encode())
         return Reply(
             out_end=f"{self.token}:{self._seq}:".encode(),
             err_end=f"{self.token}:{self._seq}\n".encode(),

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 
 from runbook_engine.connection.paramiko_loader import paramiko  # isort: skip
-from paramiko.common import cMSG_CHANNEL_REQUEST
 from paramiko.hostkeys import HostKeyEntry
 
 from runbook_engine.connection import session_shell
@@ -31,6 +30,13 @@ from runbook_engine.connection.settings import (  # noqa: F401 (callers import t
     HostKeyChecking,
     JumpHost,
     SSHSettings,
+)
+from runbook_engine.connection.ssh_channel import (
+    exec_nowait,
+    exec_refused,
+    send_data,
+    send_eof,
+    transport_died,
 )
 from runbook_engine.errors import HostUnreachable
 
@@ -453,17 +459,16 @@ class _StreamStdin(paramiko.channel.ChannelStdinFile):
 
     def _write(self, data: bytes) -> int:
         try:
-            self.channel.sendall(data)
+            send_data(self.channel, data)
         except OSError as exc:
-            transport = self.channel.get_transport()
-            if transport is None or not transport.is_active():
+            if transport_died(self.channel.get_transport()):
                 raise HostUnreachable(f"{self.host}: connection lost") from exc
             raise BrokenPipeError("the remote command stopped reading its input") from exc
         return len(data)
 
     def close(self) -> None:
         paramiko.channel.ChannelFile.close(self)
-        _shutdown_write(self.channel)
+        send_eof(self.channel)
 
 
 class SSHStream:
@@ -602,7 +607,7 @@ class SSHConnection:
                 "(host frozen or overloaded)"
             ) from None
         try:
-            _exec_nowait(channel, _remote_command(command))
+            exec_nowait(channel, _remote_command(command))
         except (paramiko.SSHException, EOFError, OSError) as exc:
             self._release(channel)
             raise self._lost(exc) from exc
@@ -620,10 +625,9 @@ class SSHConnection:
     def _exit_status(self, channel: paramiko.Channel) -> int:
         rc = channel.recv_exit_status()
         if rc == -1:
-            transport = self._transport
-            if transport is None or not transport.is_active():
+            if transport_died(self._transport):
                 raise self._lost()
-            if _exec_refused(channel):
+            if exec_refused(channel):
                 raise HostUnreachable(f"{self.host}: the SSH server refused to run a command")
             return 255  # killed by a signal (exit-signal), as the ssh client reports it
         return rc
@@ -692,8 +696,7 @@ class SSHConnection:
                 # Not delivered: the shell's channel was closed while idle (a server's
                 # ChannelTimeout, say). A new shell gets the command, once.
                 self._drop_shell(shell)
-                transport = self._transport
-                if attempt == 2 or transport is None or not transport.is_active():
+                if attempt == 2 or transport_died(self._transport):
                     raise self._lost(exc) from exc
                 continue
             return self._shell_reply(shell, reply, deadline, timeout)
@@ -712,8 +715,7 @@ class SSHConnection:
                 self._kill_remote(shell.pid)  # the shell's process group: the command's too
             raise TimeoutError(f"{self.host}: command timed out after {timeout:g} s") from None
         except session_shell.SessionEnded as ended:
-            transport = self._transport
-            if transport is None or not transport.is_active():
+            if transport_died(self._transport):
                 raise self._lost() from None
             # The command killed its own shell (as `kill 0` would): like an exec
             # channel ended by a signal.
@@ -778,24 +780,6 @@ class SSHConnection:
         return f"SSHConnection({self.host!r}, {self.settings.target()})"
 
 
-def _exec_nowait(channel: paramiko.Channel, command: str) -> None:
-    """channel.exec_command() without waiting for the server's reply: saves a round trip
-    per command, and paramiko's wait has no timeout (a frozen host would hang it). A
-    refusal closes the channel, which `_exec_refused` tells apart afterwards."""
-    message = paramiko.Message()
-    message.add_byte(cMSG_CHANNEL_REQUEST)
-    message.add_int(channel.remote_chanid)
-    message.add_string("exec")
-    message.add_boolean(True)
-    message.add_string(command)
-    channel._event_pending()
-    channel.get_transport()._send_user_message(message)
-
-
-def _exec_refused(channel: paramiko.Channel) -> bool:
-    return channel.event.is_set() and not channel.event_ready
-
-
 def _start_stdin(channel: paramiko.Channel, data: bytes | None) -> threading.Thread | None:
     """Send stdin then EOF; large data from a thread, so output is read meanwhile."""
     if data and len(data) > _INLINE_STDIN:
@@ -810,36 +794,8 @@ def _feed(channel: paramiko.Channel, data: bytes) -> None:
     # A command may exit without reading its stdin (like EPIPE locally): not an error.
     # If the whole connection died, reading the exit status reports it.
     with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
-        view = memoryview(data)
-        for start in range(0, len(view), _READ_SIZE):
-            channel.sendall(view[start : start + _READ_SIZE])
-        _shutdown_write(channel)
-
-
-def _shutdown_write(channel: paramiko.Channel) -> None:
-    """Send EOF so that the channel's CLOSE can only come after it.
-
-    paramiko's shutdown_write() marks EOF as sent under the channel lock but sends it
-    after releasing the lock. When the command has already exited, the transport thread
-    may send CLOSE in between, and OpenSSH then drops the whole connection ("ieof packet
-    referred to nonexistent channel"). Here the EOF is queued while the lock is held.
-    """
-    transport = channel.get_transport()
-    if transport is None or not transport.is_active():
-        return  # the connection died: reading the exit status reports it
-    with channel.lock:
-        if channel.closed or channel.eof_sent:
-            return
-        # Never wait for a key exchange while holding the channel lock (paramiko's own
-        # rule: the transport thread may need this lock to finish the exchange).
-        with transport.clear_to_send_lock:
-            if transport.clear_to_send.is_set():
-                message = channel._send_eof()
-                if message is not None:
-                    with contextlib.suppress(EOFError, OSError):
-                        transport._send_message(message)
-                return
-    channel.shutdown_write()  # a key exchange is in progress (rare): paramiko's way
+        send_data(channel, data)
+        send_eof(channel)
 
 
 def key_files_exist(paths: Sequence[str]) -> list[str]:
