@@ -37,7 +37,7 @@ class GatewayHop(fabric.Connection):
             _timeout=settings.connect_timeout,
             _alive_interval=settings.keepalive_interval,
         )
-        configure_host_keys(self.client, settings)
+        configure_host_keys(self.client, settings, self.host, int(self.port))
 
     def open(self):  # type: ignore[no-untyped-def]
         if self.is_connected:

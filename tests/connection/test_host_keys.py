@@ -91,3 +91,34 @@ def test_ansible_known_hosts_var_is_honoured(ssh_hosts: list[SSHHost]) -> None:
     host_vars = host.inventory_vars()
     host_vars["ansible_ssh_known_hosts_file"] = host_vars.pop("runbook_known_hosts_file")
     assert _whoami(host, host_vars) == host.user
+
+
+def test_hashed_known_hosts_entries_are_honoured(
+    ssh_hosts: list[SSHHost], tmp_path: Path
+) -> None:
+    """`HashKnownHosts yes` (Debian's default for ~/.ssh/known_hosts) stores names hashed."""
+    host, other = ssh_hosts[0], ssh_hosts[1]
+    known = tmp_path / "known_hosts"
+    known.write_text(other.known_hosts_line() + host.known_hosts_line())
+    subprocess.run(["ssh-keygen", "-H", "-f", str(known)], check=True, capture_output=True)
+    assert host.address not in known.read_text()  # hashed now
+    assert _whoami(host, _vars(host, known)) == host.user
+    # ...and a hashed entry with another key still means "changed", not "unknown"
+    known.write_text(_other_key_line(host, tmp_path))
+    subprocess.run(["ssh-keygen", "-H", "-f", str(known)], check=True, capture_output=True)
+    with pytest.raises(HostUnreachable, match="HOST KEY CHANGED"):
+        _whoami(host, _vars(host, known))
+
+
+def test_only_the_hosts_own_entry_counts_in_a_shared_file(
+    ssh_hosts: list[SSHHost], tmp_path: Path
+) -> None:
+    """One known_hosts file for a fleet: another host's entries neither let this host in
+    nor keep it out."""
+    host, other = ssh_hosts[0], ssh_hosts[1]
+    known = tmp_path / "known_hosts"
+    known.write_text(host.known_hosts_line().replace(host.address, other.address, 1))
+    with pytest.raises(HostUnreachable, match="not known"):
+        _whoami(host, _vars(host, known))  # its key, under another name: not trusted
+    known.write_text(other.known_hosts_line() + host.known_hosts_line())
+    assert _whoami(host, _vars(host, known)) == host.user
