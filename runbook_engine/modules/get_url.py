@@ -33,7 +33,7 @@ class Args(ModuleArgs):
     dest: str
     checksum: str | None = None
     force: bool = False
-    headers: dict[str, str] = {}
+    headers: uri.Headers = {}
     timeout: float = 10
     validate_certs: bool = True
     url_username: str | None = Field(default=None, alias="username")
@@ -46,13 +46,6 @@ class Args(ModuleArgs):
     mode: Mode = None
     owner: Owner = None
     group: Owner = None
-
-    @field_validator("headers", mode="before")
-    @classmethod
-    def _header_values_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-        return value
 
     @field_validator("checksum")
     @classmethod

@@ -11,10 +11,10 @@ import json
 import re
 import secrets
 import shlex
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from runbook_engine.errors import ModuleFailure
 from runbook_engine.modules.base import ModuleArgs, Result, TaskContext
@@ -26,6 +26,16 @@ _READ_ONLY = ("GET", "HEAD", "OPTIONS")
 CURL_MISSING = 127
 
 FollowRedirects = bool | Literal["all", "safe", "none", "urllib2", "yes", "no"]
+
+
+def _values_as_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return value
+
+
+# YAML gives `X-Retries: 3` as an int: header values are sent as text whatever their type.
+Headers = Annotated[dict[str, str], BeforeValidator(_values_as_text)]
 
 
 def curl_string(value: str) -> str:
@@ -107,7 +117,7 @@ class Args(ModuleArgs):
     method: str = "GET"
     body: Any = None
     body_format: Literal["raw", "json", "form-urlencoded", "form"] = "raw"
-    headers: dict[str, str] = {}
+    headers: Headers = {}
     status_code: list[int] = [200]
     return_content: bool = False
     timeout: float = 30
@@ -126,13 +136,6 @@ class Args(ModuleArgs):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, int | str) else value
-
-    @field_validator("headers", mode="before")
-    @classmethod
-    def _header_values_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-        return value
 
     @field_validator("method")
     @classmethod

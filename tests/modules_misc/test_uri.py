@@ -87,6 +87,19 @@ def test_post_json_body_and_headers_arrive_as_sent(
     assert json.loads(echoed["body"]) == body
 
 
+def test_header_values_that_yaml_reads_as_numbers_are_sent_as_text(
+    target: Target, http_server: LoopbackSite
+) -> None:
+    result = run_module(
+        "uri", make_ctx(target),
+        {"url": http_server.url("/echo"), "method": "POST", "body": "x", "status_code": 201,
+         "headers": {"X-Retries": 3, "X-Ratio": 0.5, "X-Dry-Run": True}},
+    )
+    assert not result.failed, result.msg
+    echoed = result.data["json"]["headers"]
+    assert (echoed["X-Retries"], echoed["X-Ratio"], echoed["X-Dry-Run"]) == ("3", "0.5", "True")
+
+
 def test_form_body_and_other_methods(target: Target, http_server: LoopbackSite) -> None:
     ctx = make_ctx(target)
     form = run_module(
