@@ -178,10 +178,13 @@ class Prepared:
                 store.close()
 
     def _default_connect(self, connection_for: Callable[..., Any]) -> Callable[[str], Any]:
+        from runbook_engine.connection.factory import command_line_overrides
+
         inventory = self.inventory
+        overrides = command_line_overrides(self.extra_vars)  # checked by prepare()
 
         def connect(host: str) -> Any:
-            return connection_for(host, inventory.host_vars(host))
+            return connection_for(host, {**inventory.host_vars(host), **overrides})
 
         return connect
 
@@ -289,7 +292,7 @@ def _notify_sink(playbook: Playbook, secrets: SecretRegistry) -> Sink | None:
 
 def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
     """Load and validate everything; InputError (exit 2) before any host is touched."""
-    from runbook_engine.connection.factory import connection_settings
+    from runbook_engine.connection.factory import command_line_overrides, connection_settings
     from runbook_engine.inventory import load_inventory
     from runbook_engine.params import resolve_params
 
@@ -320,9 +323,10 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
         raise InputError(f"--limit '{request.limit}' leaves no host in any play",
                          hint="check the name, or run `runbook inventory --graph`")
     check_playbook(playbook, inventory, play_hosts, {**extra_vars, **resolved.values}, templar)
+    overrides = command_line_overrides(extra_vars)
     for host in dict.fromkeys(h for hosts in play_hosts for h in hosts):
         try:
-            connection_settings(host, inventory.host_vars(host))
+            connection_settings(host, {**inventory.host_vars(host), **overrides})
         except InputError as exc:
             # The message names the host, the variable and its value; point at the host's
             # entry in the inventory too.

@@ -20,6 +20,10 @@ Variables understood (Ansible names, plus runbook_* where Ansible has none):
 - runbook_ssh_reuse_shell: true (default) runs commands one after another in one
   long-lived remote /bin/sh per host; false opens an SSH channel (a new sshd session)
   per command, as Ansible without pipelining does.
+
+They come from the inventory, overridden by the same names given with -e
+(`command_line_overrides`), except the host key ones. Set in a play's vars they are
+refused at load time (one connection per host serves every play of the run).
 """
 
 from __future__ import annotations
@@ -30,10 +34,18 @@ from typing import Any
 
 from runbook_engine.connection.base import Connection
 from runbook_engine.connection.local import LocalConnection
-from runbook_engine.connection.settings import HostKeyChecking, JumpHost, SSHSettings
+from runbook_engine.connection.settings import (
+    CONNECTION_VARS,
+    HOST_KEY_VARS,
+    HostKeyChecking,
+    JumpHost,
+    SSHSettings,
+)
 from runbook_engine.errors import InputError
 
 _LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
+_HOST_KEY_SSH_OPTIONS = {"stricthostkeychecking": "StrictHostKeyChecking",
+                         "userknownhostsfile": "UserKnownHostsFile"}
 _SSH_KINDS = {"ssh", "paramiko", "smart"}
 _DEFAULT_TIMEOUT = 10.0
 
@@ -153,6 +165,26 @@ def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
         )
     except ValueError as exc:
         raise InputError(f"host {host_name}: invalid connection variable: {exc}") from None
+
+
+def command_line_overrides(extra_vars: Mapping[str, Any]) -> dict[str, Any]:
+    """The connection variables among the extra vars (-e): they override every host's
+    inventory values, as in Ansible (`-e ansible_user=deploy`). Host key checking is the
+    exception: relaxing it from a command line (or a CI job's arguments) is refused."""
+    found = {name: value for name, value in extra_vars.items() if name in CONNECTION_VARS}
+    refused = sorted(found.keys() & HOST_KEY_VARS)
+    for name in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
+        if name in found:
+            options = _ssh_options(str(found[name]), f"-e {name}")
+            refused += [f"{name} (-o {shown})"
+                        for o, shown in _HOST_KEY_SSH_OPTIONS.items() if o in options]
+    if refused:
+        raise InputError(
+            f"-e {refused[0]}: host key checking can only be set in the inventory",
+            hint="set runbook_host_key_checking / runbook_known_hosts_file on the hosts "
+                 "or groups that need it",
+        )
+    return found
 
 
 def connection_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings | None:

@@ -11,6 +11,20 @@ from typing import Literal
 
 HostKeyChecking = Literal["strict", "accept-new", "off"]
 
+# What may relax host key checking: only the inventory sets these (not -e, not the env).
+HOST_KEY_VARS = frozenset({
+    "runbook_host_key_checking", "ansible_host_key_checking", "ansible_ssh_host_key_checking",
+    "runbook_known_hosts_file", "ansible_ssh_known_hosts_file",
+})
+# Every variable `factory.connection_settings` reads (its docstring says what each does).
+CONNECTION_VARS = HOST_KEY_VARS | {
+    "ansible_connection", "ansible_host", "ansible_ssh_host", "ansible_port",
+    "ansible_ssh_port", "ansible_user", "ansible_ssh_user", "ansible_ssh_private_key_file",
+    "ansible_private_key_file", "ansible_password", "ansible_ssh_pass",
+    "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_ssh_timeout",
+    "ansible_timeout", "runbook_ssh_reuse_shell",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class JumpHost:

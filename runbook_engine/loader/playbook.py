@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from runbook_engine import modules as module_registry
+from runbook_engine.connection.settings import CONNECTION_VARS
 from runbook_engine.errors import InputError, Position
 from runbook_engine.loader.keywords import (
     INCLUDE_KEYWORDS,
@@ -56,6 +57,20 @@ _UNSUPPORTED_PLAY_KEYWORDS = {
     "connection": "set ansible_connection in the inventory; localhost is local already",
     "module_defaults": "give the arguments on each task, or use a variable",
 }
+
+
+def _refuse_connection_vars(
+    values: Mapping[str, Any], position: Callable[[str], Position | None], where: str
+) -> None:
+    """Connection variables in a play's vars would be ignored: the run keeps one
+    connection per host, made from the inventory (and -e), for all its plays."""
+    for name in values:
+        if name in CONNECTION_VARS:
+            raise InputError(
+                f"{where}: {name} is a connection variable, read from the inventory only",
+                position(name),
+                f"set {name} on the hosts or groups in the inventory, or give -e {name}=...",
+            )
 
 
 @dataclass
@@ -239,6 +254,9 @@ class PlaybookLoader:
         for key, hint in _UNSUPPORTED_PLAY_KEYWORDS.items():
             if data.get(key) is not None:
                 raise InputError(f"play keyword '{key}' is not supported", data.pos(key), hint)
+        play_vars = data.get("vars")
+        if isinstance(play_vars, YamlMap):
+            _refuse_connection_vars(play_vars, play_vars.pos, "play vars")
         hosts = ",".join(kw.hosts) if isinstance(kw.hosts, list) else str(kw.hosts)
         play = Play(
             name=kw.name or hosts,
@@ -273,6 +291,7 @@ class PlaybookLoader:
             scope = _Scope(file=path)
             file = self._resolve_relative(str(name), scope, "vars", pos)
             loaded = self._vars_file(file, pos)
+            _refuse_connection_vars(loaded, lambda _name, at=pos: at, f"vars file {name}")
             play.vars_files_data.append(loaded)
             self._play_vars.update(loaded)
 

@@ -108,6 +108,13 @@ CASES: dict[str, tuple[dict[str, str], str, int, str]] = {
     "remote-user-refused": ({"site.yml": HEAD.replace("  tasks:", "  remote_user: deploy\n"
                                                         "  tasks:")}, "site.yml", 3,
                             "ansible_user"),
+    "connection-var-in-play-vars": ({"site.yml": HEAD.replace(
+        "  tasks:", "  vars:\n    port: 80\n    ansible_user: deploy\n  tasks:")},
+        "site.yml", 5, "ansible_user is a connection variable"),
+    "connection-var-in-vars-file": ({"site.yml": HEAD.replace(
+        "  tasks:", "  vars_files:\n    - conn.yml\n  tasks:"),
+        "conn.yml": "ansible_ssh_private_key_file: ~/.ssh/other\n"},
+        "site.yml", 4, "ansible_ssh_private_key_file is a connection variable"),
     "empty-playbook": ({"site.yml": "# nothing here\n"}, "site.yml", 0, "no plays"),
     "inventory-unknown-key": ({"site.yml": pb("- debug: msg=x"),
                                "inv.yml": "all:\n  host:\n    localhost:\n"}, "inv.yml", 2,
@@ -179,6 +186,27 @@ def test_bad_connection_variable_exits_2_before_any_host(
     assert result.rc == 2, result.out + result.err
     assert "host web1" in result.err and fragment in result.err
     assert f"{tmp_path / 'inv.yml'}:5:5: error:" in result.err  # where web1 is declared
+    assert not canary.exists()
+
+
+@pytest.mark.parametrize("extra, named", [
+    ("runbook_host_key_checking=false", "runbook_host_key_checking"),
+    ("ansible_host_key_checking=false", "ansible_host_key_checking"),
+    ("runbook_known_hosts_file=/tmp/mine", "runbook_known_hosts_file"),
+    ("ansible_ssh_common_args='-o StrictHostKeyChecking=no'",
+     "ansible_ssh_common_args (-o StrictHostKeyChecking)"),
+    ('ansible_ssh_extra_args="-o UserKnownHostsFile=/dev/null"',
+     "ansible_ssh_extra_args (-o UserKnownHostsFile)"),
+    ('{"ansible_ssh_common_args": "-oStrictHostKeyChecking=no"}',
+     "ansible_ssh_common_args (-o StrictHostKeyChecking)"),
+])
+def test_host_key_checking_cannot_be_relaxed_with_extra_vars(
+    extra: str, named: str, tmp_path: Path, runbook
+):
+    canary = _write_case(tmp_path, {"site.yml": pb("- debug: msg=x"), "inv.yml": GOOD_INV})
+    result = runbook("run", tmp_path / "site.yml", "-i", tmp_path / "inv.yml", "-e", extra)
+    assert result.rc == 2, result.out + result.err
+    assert f"-e {named}: host key checking can only be set in the inventory" in result.err
     assert not canary.exists()
 
 

@@ -81,6 +81,28 @@ def test_one_failing_host_does_not_stop_the_others(fleet, write, runbook):
     assert f"{bad}" in recap and "failed=1" in recap
 
 
+def test_extra_vars_override_the_inventorys_connection_variables(
+    fleet, write, runbook, tmp_path: Path
+):
+    """`-e ansible_user=... -e ansible_port=...` win over the inventory, as in Ansible."""
+    hosts, dirs, _, _ = fleet
+    host = hosts[0]
+    wrong = {**host.inventory_vars(), "ansible_user": "nobody", "ansible_port": 1}
+    inv = tmp_path / "one.yml"
+    inv.write_text(yaml.safe_dump({"all": {"hosts": {host.name: wrong}}}))
+    pb = write("site.yml", f"""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - shell: whoami > {dirs[0]}/who
+    """)
+    refused = runbook("run", pb, "-i", inv)
+    assert refused.rc == 8, refused.out  # the inventory's values alone: unreachable
+    result = runbook("run", pb, "-i", inv, "-e", f"ansible_user={host.user} ansible_port=22")
+    assert result.rc == 0, result.out + result.err
+    assert _read(f"{dirs[0]}/who") == f"{host.user}\n"
+
+
 def test_unreachable_host_reported_exit_8(fleet, write, runbook, tmp_path: Path):
     hosts, dirs, inv, _ = fleet
     # a fourth host on an address where nothing listens
