@@ -53,7 +53,7 @@ VaultDecoder = Callable[[str, Path], str]
 # Accepted by Ansible, refused here rather than silently ignored.
 _UNSUPPORTED_PLAY_KEYWORDS = {
     "vars_prompt": "declare runbook params: (validated, prompted on a terminal, -p in CI)",
-    "remote_user": "set ansible_user in the inventory (host, group or group_vars)",
+    "remote_user": "set ansible_user in the inventory (host, group or group_vars) or -e",
     "connection": "set ansible_connection in the inventory; localhost is local already",
     "module_defaults": "give the arguments on each task, or use a variable",
 }
@@ -67,7 +67,8 @@ def _refuse_connection_vars(
     for name in values:
         if name in CONNECTION_VARS:
             raise InputError(
-                f"{where}: {name} is a connection variable, read from the inventory only",
+                f"{where}: {name} is a connection variable: it is read from the inventory "
+                "or -e, not from a play",
                 position(name),
                 f"set {name} on the hosts or groups in the inventory, or give -e {name}=...",
             )
