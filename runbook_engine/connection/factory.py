@@ -184,6 +184,11 @@ def command_line_overrides(extra_vars: Mapping[str, Any]) -> dict[str, Any]:
             hint="set runbook_host_key_checking / runbook_known_hosts_file on the hosts "
                  "or groups that need it",
         )
+    try:  # a bad value is the command line's fault, not any host's inventory entry
+        connection_settings("-e", found)
+    except InputError as exc:
+        # every message here starts "host NAME: "
+        raise InputError(exc.message.replace("host -e: ", "-e: ", 1), hint=exc.hint) from None
     return found
 
 

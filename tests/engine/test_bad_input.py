@@ -210,6 +210,18 @@ def test_host_key_checking_cannot_be_relaxed_with_extra_vars(
     assert not canary.exists()
 
 
+def test_bad_connection_value_given_with_extra_vars_is_blamed_on_the_command_line(
+    tmp_path: Path, runbook
+):
+    canary = _write_case(tmp_path, {"site.yml": pb("- debug: msg=x"), "inv.yml": GOOD_INV})
+    result = runbook("run", tmp_path / "site.yml", "-i", tmp_path / "inv.yml",
+                     "-e", "ansible_port=twenty-two")
+    assert result.rc == 2, result.out + result.err
+    assert "error: -e: ansible_port 'twenty-two' is not a number" in result.err
+    assert str(tmp_path / "inv.yml") not in result.err  # the inventory is not to blame
+    assert not canary.exists()
+
+
 def test_syntax_check_accepts_a_good_playbook(tmp_path: Path, runbook):
     canary = _write_case(tmp_path, {"site.yml": pb("- debug: msg=x"), "inv.yml": GOOD_INV})
     result = runbook("run", tmp_path / "site.yml", "-i", tmp_path / "inv.yml", "--syntax-check")
