@@ -22,8 +22,8 @@ Variables understood (Ansible names, plus runbook_* where Ansible has none):
   per command, as Ansible without pipelining does.
 
 They come from the inventory, overridden by the same names given with -e
-(`command_line_overrides`), except the host key ones. Set in a play's vars they are
-refused at load time (one connection per host serves every play of the run).
+(`command_line_overrides`), except the host key ones. Set in a play's or task's vars
+they are refused at load time (one connection per host serves the whole run).
 """
 
 from __future__ import annotations

@@ -62,13 +62,13 @@ _UNSUPPORTED_PLAY_KEYWORDS = {
 def _refuse_connection_vars(
     values: Mapping[str, Any], position: Callable[[str], Position | None], where: str
 ) -> None:
-    """Connection variables in a play's vars would be ignored: the run keeps one
-    connection per host, made from the inventory (and -e), for all its plays."""
+    """Connection variables in a play's or task's vars would be ignored: the run keeps
+    one connection per host, made from the inventory (and -e), for all its tasks."""
     for name in values:
         if name in CONNECTION_VARS:
             raise InputError(
                 f"{where}: {name} is a connection variable: it is read from the inventory "
-                "or -e, not from a play",
+                "or -e, not from a playbook",
                 position(name),
                 f"set {name} on the hosts or groups in the inventory, or give -e {name}=...",
             )
@@ -480,6 +480,9 @@ class PlaybookLoader:
         task.name = kw.name or ""
         task.when = list(scope.when) + _as_list(kw.when)
         task.tags = scope.tags | _tags(kw.tags)
+        task_vars = data.get("vars")
+        if isinstance(task_vars, YamlMap):
+            _refuse_connection_vars(task_vars, task_vars.pos, "vars")
         task.vars = {**scope.vars, **(kw.vars or {})}
         task.environment = {**scope.environment, **(kw.environment or {})}
         task.role = scope.role

@@ -111,6 +111,9 @@ CASES: dict[str, tuple[dict[str, str], str, int, str]] = {
     "connection-var-in-play-vars": ({"site.yml": HEAD.replace(
         "  tasks:", "  vars:\n    port: 80\n    ansible_user: deploy\n  tasks:")},
         "site.yml", 5, "ansible_user is a connection variable"),
+    "connection-var-in-task-vars": ({"site.yml": pb(
+        "- block:\n    - debug: msg=x\n  vars:\n    ansible_port: 2222")},
+        "site.yml", 8, "vars: ansible_port is a connection variable"),
     "connection-var-in-vars-file": ({"site.yml": HEAD.replace(
         "  tasks:", "  vars_files:\n    - conn.yml\n  tasks:"),
         "conn.yml": "ansible_ssh_private_key_file: ~/.ssh/other\n"},
