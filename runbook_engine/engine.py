@@ -94,6 +94,7 @@ class _VaultAccess:
         self._request = request
         self._registry = secrets
         self._secrets: Any = None
+        self._revealed: dict[str, Any] = {}
 
     def _vault_secrets(self) -> Any:
         if self._secrets is None:
@@ -128,6 +129,15 @@ class _VaultAccess:
             raise TemplateError("a !vault value needs a vault password "
                                 "(--vault-password-file or RUNBOOK_VAULT_PASSWORD)")
         return vault.decrypt_value(value, secrets, self._registry)
+
+    def reveal_once(self, value: Any) -> Any:
+        """`reveal`, each ciphertext decrypted once per run (a group's vaulted password is
+        every host's, and the key derivation costs milliseconds)."""
+        if not isinstance(value, VaultTagged):
+            return value
+        if value not in self._revealed:
+            self._revealed[value] = self.reveal(value)
+        return self._revealed[value]
 
 
 @dataclass
@@ -178,13 +188,15 @@ class Prepared:
                 store.close()
 
     def _default_connect(self, connection_for: Callable[..., Any]) -> Callable[[str], Any]:
-        from runbook_engine.connection.factory import command_line_overrides
+        from runbook_engine.connection.factory import command_line_overrides, connection_vars
 
         inventory = self.inventory
         overrides = command_line_overrides(self.extra_vars)  # checked by prepare()
+        reveal = self.vault.reveal_once
 
         def connect(host: str) -> Any:
-            return connection_for(host, {**inventory.host_vars(host), **overrides})
+            return connection_for(
+                host, connection_vars({**inventory.host_vars(host), **overrides}, reveal))
 
         return connect
 
@@ -292,7 +304,11 @@ def _notify_sink(playbook: Playbook, secrets: SecretRegistry) -> Sink | None:
 
 def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
     """Load and validate everything; InputError (exit 2) before any host is touched."""
-    from runbook_engine.connection.factory import command_line_overrides, connection_settings
+    from runbook_engine.connection.factory import (
+        command_line_overrides,
+        connection_settings,
+        connection_vars,
+    )
     from runbook_engine.inventory import load_inventory
     from runbook_engine.params import resolve_params
 
@@ -326,10 +342,13 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
     overrides = command_line_overrides(extra_vars)
     for host in dict.fromkeys(h for hosts in play_hosts for h in hosts):
         try:
-            connection_settings(host, {**inventory.host_vars(host), **overrides})
-        except InputError as exc:
+            connection_settings(host, connection_vars(
+                {**inventory.host_vars(host), **overrides}, vault.reveal_once))
+        except (InputError, TemplateError) as exc:
             # The message names the host, the variable and its value; point at the host's
             # entry in the inventory too.
+            if isinstance(exc, TemplateError):
+                exc = InputError(f"host {host}: {exc}")
             where = exc.position or inventory.get_host(host).position
             raise InputError(exc.message, where, exc.hint) from None
     return Prepared(request, playbook, inventory, play_hosts, extra_vars, templar, secrets,

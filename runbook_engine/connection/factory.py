@@ -29,7 +29,7 @@ they are refused at load time (one connection per host serves the whole run).
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from runbook_engine.connection.base import Connection
@@ -165,6 +165,14 @@ def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
         )
     except ValueError as exc:
         raise InputError(f"host {host_name}: invalid connection variable: {exc}") from None
+
+
+def connection_vars(
+    host_vars: Mapping[str, Any], reveal: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """The connection variables among `host_vars`, `!vault` values decrypted by `reveal`
+    (an inline-vaulted ansible_password must reach the connection as plaintext)."""
+    return {name: reveal(value) for name, value in host_vars.items() if name in CONNECTION_VARS}
 
 
 def command_line_overrides(extra_vars: Mapping[str, Any]) -> dict[str, Any]:

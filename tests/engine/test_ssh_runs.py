@@ -103,6 +103,41 @@ def test_extra_vars_override_the_inventorys_connection_variables(
     assert _read(f"{dirs[0]}/who") == f"{host.user}\n"
 
 
+def test_inline_vaulted_ssh_password_reaches_the_connection_decrypted(
+    fleet, write, runbook, tmp_path: Path
+):
+    from runbook_engine import vault
+
+    hosts, dirs, _, _ = fleet
+    host = hosts[2]
+    secret = vault.VaultSecret(b"vault-pass-ssh")
+    (tmp_path / "pw").write_text("vault-pass-ssh")
+    cipher = "\n".join("        " + line
+                       for line in vault.encrypt(host.password, secret).splitlines())
+    host_vars = {k: v for k, v in host.inventory_vars().items()
+                 if k != "ansible_ssh_private_key_file"}  # the password is the only way in
+    inv = tmp_path / "vaulted.yml"
+    inv.write_text(
+        "all:\n  hosts:\n    " + host.name + ":\n"
+        + "".join(f"      {k}: {v}\n" for k, v in host_vars.items())
+        + "      ansible_password: !vault |\n" + cipher + "\n"
+    )
+    pb = write("site.yml", f"""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - shell: whoami > {dirs[2]}/who
+    """)
+    result = runbook("run", pb, "-i", inv, "--vault-password-file", tmp_path / "pw")
+    assert result.rc == 0, result.out + result.err
+    assert _read(f"{dirs[2]}/who") == f"{host.user}\n"
+    assert host.password not in result.out + result.err
+    # without the vault password: refused up front, the host named
+    refused = runbook("run", pb, "-i", inv)
+    assert refused.rc == 2, refused.out + refused.err
+    assert f"host {host.name}: a !vault value needs a vault password" in refused.err
+
+
 def test_unreachable_host_reported_exit_8(fleet, write, runbook, tmp_path: Path):
     hosts, dirs, inv, _ = fleet
     # a fourth host on an address where nothing listens
