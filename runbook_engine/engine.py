@@ -21,7 +21,7 @@ from runbook_engine.loader.checks import check_playbook
 from runbook_engine.loader.model import Playbook
 from runbook_engine.loader.playbook import load_playbook
 from runbook_engine.loader.yaml_source import VaultTagged, load_yaml_file, load_yaml_text
-from runbook_engine.secrets import SecretRegistry
+from runbook_engine.secrets import PASSWORD_VARS, SecretRegistry
 from runbook_engine.templating import Templar, TemplateError
 
 
@@ -196,7 +196,7 @@ class Prepared:
 
         def connect(host: str) -> Any:
             return connection_for(
-                host, connection_vars({**inventory.host_vars(host), **overrides}, reveal))
+                host, connection_vars(inventory.host_vars(host), overrides, reveal))
 
         return connect
 
@@ -315,6 +315,8 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
     secrets = SecretRegistry()
     vault = _VaultAccess(request, secrets)
     extra_vars = parse_extra_vars(request.extra_vars)
+    for name in PASSWORD_VARS & extra_vars.keys():  # never printed, journaled or stored
+        secrets.add(extra_vars[name])
     playbook = load_playbook(request.playbook, extra_vars=extra_vars, vault=vault.file)
     inventory = load_inventory(request.inventories, extra_var_dirs=[playbook.path.parent],
                                vault=vault.file)
@@ -343,7 +345,7 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
     for host in dict.fromkeys(h for hosts in play_hosts for h in hosts):
         try:
             connection_settings(host, connection_vars(
-                {**inventory.host_vars(host), **overrides}, vault.reveal_once))
+                inventory.host_vars(host), overrides, vault.reveal_once))
         except (InputError, TemplateError) as exc:
             # The message names the host, the variable and its value; point at the host's
             # entry in the inventory too.

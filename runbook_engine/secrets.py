@@ -15,6 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 MASK = "********"
+# Variables that hold passwords whatever their value: given with -e they are secrets too.
+PASSWORD_VARS = frozenset({
+    "ansible_password", "ansible_ssh_pass", "ansible_become_password", "ansible_become_pass",
+})
 
 
 class SecretRegistry:

@@ -168,11 +168,13 @@ def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
 
 
 def connection_vars(
-    host_vars: Mapping[str, Any], reveal: Callable[[Any], Any]
+    host_vars: Mapping[str, Any], overrides: Mapping[str, Any], reveal: Callable[[Any], Any]
 ) -> dict[str, Any]:
-    """The connection variables among `host_vars`, `!vault` values decrypted by `reveal`
-    (an inline-vaulted ansible_password must reach the connection as plaintext)."""
-    return {name: reveal(value) for name, value in host_vars.items() if name in CONNECTION_VARS}
+    """A host's connection variables: its inventory values (`host_vars`) overridden by
+    `command_line_overrides`, `!vault` values decrypted by `reveal` (an inline-vaulted
+    ansible_password must reach the connection as plaintext)."""
+    merged = {**host_vars, **overrides}
+    return {name: reveal(value) for name, value in merged.items() if name in CONNECTION_VARS}
 
 
 def command_line_overrides(extra_vars: Mapping[str, Any]) -> dict[str, Any]:

@@ -245,7 +245,7 @@ class WorkerState:
         with self.connections.lease() as get_connection:
             def connect(name: str) -> Connection:
                 return get_connection(
-                    name, connection_vars({**inventory.host_vars(name), **overrides}, reveal))
+                    name, connection_vars(inventory.host_vars(name), overrides, reveal))
 
             runner = WorkerRunner(loaded.playbook, inventory, options, loaded.templar,
                                   registry, reveal, connect, states)

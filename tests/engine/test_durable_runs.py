@@ -227,7 +227,7 @@ def test_secrets_absent_from_every_output_and_the_database(state_dir, write, run
     junit = tmp_path / "r.xml"
     result = runbook("run", pb, "-i", "localhost,", "--vault-password-file", tmp_path / "pw",
                      "-p", "api_token=TOKEN-XYZZY-42", "--format", "json", "--junit", junit,
-                     "-vvv")
+                     "-e", "ansible_become_password=BECOME-PW-7731", "-vvv")
     assert result.rc == 0, result.out + result.err
     assert "connecting with" in result.out
     everything = result.out + result.err + junit.read_text()
@@ -238,7 +238,7 @@ def test_secrets_absent_from_every_output_and_the_database(state_dir, write, run
     with sqlite3.connect(state_dir / "state.db") as db:
         everything += "\n".join(str(row) for table in ("runs", "task_results", "host_vars")
                                 for row in db.execute(f"SELECT * FROM {table}"))
-    for secret_text in ("db-password-S3CR3T", "TOKEN-XYZZY-42"):
+    for secret_text in ("db-password-S3CR3T", "TOKEN-XYZZY-42", "BECOME-PW-7731"):
         assert secret_text not in everything
 
 
