@@ -26,6 +26,7 @@ from paramiko.hostkeys import HostKeyEntry
 
 from runbook_engine.connection import session_shell
 from runbook_engine.connection.base import CommandResult, wait_readable
+from runbook_engine.connection.read_ahead import ReadAheadSocket
 from runbook_engine.connection.settings import (  # noqa: F401 (callers import these here)
     HostKeyChecking,
     JumpHost,
@@ -221,7 +222,7 @@ def configure_host_keys(
 
 
 def tcp_connect(address: str, port: int, timeout: float, alive_interval: int) -> socket.socket:
-    sock = socket.create_connection((address, port), timeout=timeout)
+    sock = ReadAheadSocket(socket.create_connection((address, port), timeout=timeout))
     # paramiko leaves Nagle on: every small request would wait for the previous ACK.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if alive_interval > 0:
