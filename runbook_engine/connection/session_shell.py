@@ -30,10 +30,11 @@ import re
 import secrets
 import shlex
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from runbook_engine.connection.base import CommandResult, wait_readable
+from runbook_engine.connection.base import CommandResult
 from runbook_engine.connection.ssh_channel import send_data
 
 if TYPE_CHECKING:  # paramiko is imported only when a host is reached over SSH
@@ -142,11 +143,50 @@ class PidFilter(Protocol):
     def feed(self, data: bytes) -> bytes: ...
 
 
+class _Wakeup:
+    """Set by paramiko when either stream of the shell's channel gets data or ends.
+
+    Waiting on it costs no system call per packet, unlike `Channel.fileno()`'s pipe (a
+    write by the transport thread, a poll and a read by ours, each a GIL hand-off).
+    paramiko clears a buffer's event when it drains that buffer; both buffers share this
+    one, so paramiko's `clear` is ignored and `collect` re-arms it before it looks at
+    both streams: whatever arrives after that sets it again.
+    """
+
+    def __init__(self) -> None:
+        self._flag = threading.Event()
+
+    def set(self) -> None:
+        self._flag.set()
+
+    def clear(self) -> None:
+        pass
+
+    def is_set(self) -> bool:
+        return self._flag.is_set()
+
+    def rearm(self) -> None:
+        self._flag.clear()
+
+    def wait(self, deadline: float | None) -> None:
+        """Until set, or 5 s pass (the caller looks again); TimeoutError once the
+        `time.monotonic()` deadline has passed."""
+        wait = 5.0
+        if deadline is not None:
+            wait = min(wait, deadline - time.monotonic())
+            if wait <= 0:
+                raise TimeoutError
+        self._flag.wait(wait)
+
+
 class SessionShell:
     """The controller's side of one remote shell (one command at a time; callers lock)."""
 
     def __init__(self, channel: paramiko.Channel, pid_filter: PidFilter) -> None:
         self.channel = channel
+        self._wakeup = _Wakeup()
+        channel.in_buffer.set_event(self._wakeup)
+        channel.in_stderr_buffer.set_event(self._wakeup)
         self.pid_filter = pid_filter
         self.token = secrets.token_hex(12)  # ends each reply; random per session
         self._seq = 0
@@ -179,8 +219,9 @@ class SessionShell:
         """Read until the reply is complete. Raises TimeoutError at `deadline`,
         SessionEnded if the shell's channel closes first."""
         channel = self.channel
-        wakeup = channel.fileno()
+        wakeup = self._wakeup
         while True:
+            wakeup.rearm()
             while channel.recv_ready():
                 reply.add_out(channel.recv(_READ_SIZE))
             while channel.recv_stderr_ready():
@@ -193,7 +234,7 @@ class SessionShell:
                     raise SessionEnded(bytes(reply.out), bytes(reply.err))
                 continue
             try:
-                wait_readable(wakeup, deadline)
+                wakeup.wait(deadline)
             except TimeoutError:
                 self.dead = True
                 raise

@@ -61,6 +61,20 @@ def test_exit_codes_and_output_without_final_newline(conn: SSHConnection) -> Non
     assert conn.run("exit 0").rc == 0
 
 
+def test_a_reply_arriving_in_pieces_on_both_streams_is_collected_whole(
+    conn: SSHConnection,
+) -> None:
+    # Both streams share one wake-up; a piece that arrived unnoticed would leave the
+    # command waiting out the 5 s re-check, past its 3 s timeout.
+    script = (
+        "printf 'o1 '; sleep 0.2; printf 'e1 ' >&2; sleep 0.2; printf 'o2 '; "
+        "printf 'e2 ' >&2; sleep 0.2; printf 'e3' >&2; sleep 0.2; printf 'o3'; exit 4"
+    )
+    for _ in range(3):
+        result = conn.run(script, timeout=3)
+        assert (result.rc, result.stdout, result.stderr) == (4, "o1 o2 o3", "e1 e2 e3")
+
+
 def test_stdin_is_exact_and_an_unread_stdin_does_not_leak(conn: SSHConnection) -> None:
     data = bytes(range(256)) + b"%s %% \\n '\"' $(touch /tmp/x) \n\n"
     assert conn.run("cat", stdin=data).stdout_bytes == data
