@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -526,10 +526,12 @@ class PlayRun:
             for state, extra in group:
                 outcomes[state.name] = self._execute(task, state, extra)
             return outcomes
-        futures = {self.runner.pool.submit(self._execute, task, state, extra): state
-                   for state, extra in group}
-        for future in as_completed(futures):
-            outcomes[futures[future].name] = future.result()
+        futures = [(state, self.runner.pool.submit(self._execute, task, state, extra))
+                   for state, extra in group]
+        # One wake-up when the last host is done (as_completed would wake us per host).
+        wait([future for _, future in futures])
+        for state, future in futures:
+            outcomes[state.name] = future.result()
         return outcomes
 
     def _task_name(self, task: Task, group: Group) -> str:
