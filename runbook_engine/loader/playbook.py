@@ -62,8 +62,8 @@ _UNSUPPORTED_PLAY_KEYWORDS = {
 def _refuse_connection_vars(
     values: Mapping[str, Any], position: Callable[[str], Position | None], where: str
 ) -> None:
-    """Connection variables in a play's or task's vars would be ignored: the run keeps
-    one connection per host, made from the inventory (and -e), for all its tasks."""
+    """Connection variables in a play's, task's or role's vars would be ignored: the run
+    keeps one connection per host, made from the inventory (and -e), for all its tasks."""
     for name in values:
         if name in CONNECTION_VARS:
             raise InputError(
@@ -72,6 +72,15 @@ def _refuse_connection_vars(
                 position(name),
                 f"set {name} on the hosts or groups in the inventory, or give -e {name}=...",
             )
+
+
+def _key_position(
+    values: Mapping[str, Any], fallback: Position | None
+) -> Callable[[str], Position | None]:
+    """Where a name is set in `values` (a mapping read from YAML), else `fallback`."""
+    if isinstance(values, YamlMap):
+        return lambda name: values.key_positions.get(name) or fallback
+    return lambda _name: fallback
 
 
 @dataclass
@@ -292,7 +301,7 @@ class PlaybookLoader:
             scope = _Scope(file=path)
             file = self._resolve_relative(str(name), scope, "vars", pos)
             loaded = self._vars_file(file, pos)
-            _refuse_connection_vars(loaded, lambda _name, at=pos: at, f"vars file {name}")
+            _refuse_connection_vars(loaded, _key_position(loaded, pos), f"vars file {name}")
             play.vars_files_data.append(loaded)
             self._play_vars.update(loaded)
 
@@ -326,8 +335,12 @@ class PlaybookLoader:
             if not name:
                 raise InputError("a role entry needs 'role: NAME'", ref.position)
             known = {"role", "name", "when", "tags", "vars", "become", "become_user"}
-            params = {k: v for k, v in ref.items() if k not in known}
-            params.update(ref.get("vars") or {})
+            params = YamlMap({k: v for k, v in ref.items() if k not in known})
+            params.key_positions = {k: p for k, p in ref.key_positions.items() if k in params}
+            role_vars = ref.get("vars") or {}
+            params.update(role_vars)
+            if isinstance(role_vars, YamlMap):
+                params.key_positions.update(role_vars.key_positions)
             ref_data = ref
         else:
             raise InputError("a role entry must be a name or a mapping with 'role:'", pos)
@@ -359,13 +372,17 @@ class PlaybookLoader:
         defaults_from: str = "main", vars_from: str = "main",
     ) -> RoleContext:
         path = self._find_role(name, pos)
+        _refuse_connection_vars(params, _key_position(params, pos), f"role {path.name}")
         role = RoleContext(name=path.name, path=path, params=dict(params))
         for sub, target, base in (("defaults", role.defaults, defaults_from),
                                   ("vars", role.vars, vars_from)):
             for ext in (".yml", ".yaml", ".json"):
                 file = path / sub / f"{base}{ext}"
                 if file.is_file():
-                    target.update(self._vars_file(file, pos))
+                    loaded = self._vars_file(file, pos)
+                    _refuse_connection_vars(loaded, _key_position(loaded, pos),
+                                            f"role {path.name} {sub}/{file.name}")
+                    target.update(loaded)
                     break
         role.vars.update(params)
         return role
@@ -609,6 +626,8 @@ class PlaybookLoader:
         if isinstance(raw, YamlMap):
             task.arg_positions = {k: raw.pos(k) for k in raw}  # type: ignore[misc]
         check_module_args(module, task.module, args, raw, pos)
+        if task.module == "set_fact":
+            _refuse_connection_vars(args, _key_position(raw, pos), "set_fact")
         return task
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import model_validator
 
+from runbook_engine.connection.settings import CONNECTION_VARS
 from runbook_engine.errors import InputError, ModuleFailure
 from runbook_engine.loader.yaml_source import load_yaml_file
 from runbook_engine.modules.base import ModuleArgs, Result, TaskContext
@@ -62,7 +63,15 @@ def run(ctx: TaskContext, args: Args) -> Result:
     files = _files(ctx, args)
     merged: dict[str, Any] = {}
     for path in files:
-        merged.update(_load(path))
+        loaded = _load(path)
+        if not args.name and (refused := sorted(loaded.keys() & CONNECTION_VARS)):
+            # The run's one connection per host was made from the inventory: it would be
+            # silently ignored.
+            raise ModuleFailure(
+                f"{path}: {refused[0]} is a connection variable: it is read from the "
+                "inventory or -e, not from included vars"
+            )
+        merged.update(loaded)
     for key in merged:
         if not isinstance(key, str) or not key.isidentifier():
             raise ModuleFailure(f"{key!r} is not a valid variable name")

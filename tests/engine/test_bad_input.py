@@ -116,8 +116,26 @@ CASES: dict[str, tuple[dict[str, str], str, int, str]] = {
         "site.yml", 8, "vars: ansible_port is a connection variable"),
     "connection-var-in-vars-file": ({"site.yml": HEAD.replace(
         "  tasks:", "  vars_files:\n    - conn.yml\n  tasks:"),
-        "conn.yml": "ansible_ssh_private_key_file: ~/.ssh/other\n"},
-        "site.yml", 4, "ansible_ssh_private_key_file is a connection variable"),
+        "conn.yml": "motd: hi\nansible_ssh_private_key_file: ~/.ssh/other\n"},
+        "conn.yml", 2, "vars file conn.yml: ansible_ssh_private_key_file is a connection"),
+    "connection-var-in-role-defaults": ({"site.yml": HEAD.replace(
+        "  tasks:", "  roles:\n    - app\n  tasks:"),
+        "roles/app/tasks/main.yml": "- debug: msg=x\n",
+        "roles/app/defaults/main.yml": "greeting: hi\nansible_user: deploy\n"},
+        "roles/app/defaults/main.yml", 2,
+        "role app defaults/main.yml: ansible_user is a connection variable"),
+    "connection-var-in-role-params": ({"site.yml": HEAD.replace(
+        "  tasks:", "  roles:\n    - role: app\n      ansible_port: 2222\n  tasks:"),
+        "roles/app/tasks/main.yml": "- debug: msg=x\n"},
+        "site.yml", 5, "role app: ansible_port is a connection variable"),
+    "connection-var-in-role-entry-vars": ({"site.yml": HEAD.replace(
+        "  tasks:", "  roles:\n    - role: app\n      vars:\n        greeting: hi\n"
+        "        ansible_host: 10.0.0.9\n  tasks:"),
+        "roles/app/tasks/main.yml": "- debug: msg=x\n"},
+        "site.yml", 7, "role app: ansible_host is a connection variable"),
+    "connection-var-in-set-fact": ({"site.yml": pb(
+        "- set_fact:\n    motd: hi\n    ansible_user: deploy")},
+        "site.yml", 7, "set_fact: ansible_user is a connection variable"),
     "empty-playbook": ({"site.yml": "# nothing here\n"}, "site.yml", 0, "no plays"),
     "inventory-unknown-key": ({"site.yml": pb("- debug: msg=x"),
                                "inv.yml": "all:\n  host:\n    localhost:\n"}, "inv.yml", 2,

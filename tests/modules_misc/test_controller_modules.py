@@ -96,6 +96,17 @@ def test_include_vars_from_vars_dir_and_by_name(controller: Target, tmp_path: Pa
         run_module("include_vars", ctx, {})
 
 
+def test_include_vars_refuses_connection_variables(controller: Target, tmp_path: Path) -> None:
+    # They would be ignored: the host's connection was made from the inventory.
+    (tmp_path / "conn.yml").write_text("motd: hi\nansible_user: deploy\n")
+    ctx = make_ctx(controller, search_paths=[tmp_path])
+    with pytest.raises(ModuleFailure, match="conn.yml: ansible_user is a connection variable"):
+        run_module("include_vars", ctx, {"file": "conn.yml"})
+    # Under a name they are just data.
+    named = run_module("include_vars", ctx, {"file": "conn.yml", "name": "other"})
+    assert named.data["ansible_facts"] == {"other": {"motd": "hi", "ansible_user": "deploy"}}
+
+
 def test_pause_seconds_waits(controller: Target) -> None:
     started = time.monotonic()
     result = run_module("pause", make_ctx(controller), {"seconds": 0.3})
