@@ -100,7 +100,7 @@ def test_include_vars_refuses_connection_variables(controller: Target, tmp_path:
     # They would be ignored: the host's connection was made from the inventory.
     (tmp_path / "conn.yml").write_text("motd: hi\nansible_user: deploy\n")
     ctx = make_ctx(controller, search_paths=[tmp_path])
-    with pytest.raises(ModuleFailure, match="conn.yml: ansible_user is a connection variable"):
+    with pytest.raises(ModuleFailure, match=r"conn\.yml: ansible_user is a connection variable"):
         run_module("include_vars", ctx, {"file": "conn.yml"})
     # Under a name they are just data.
     named = run_module("include_vars", ctx, {"file": "conn.yml", "name": "other"})
