@@ -12,18 +12,23 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
 
 
-def wait_readable(fd: int, deadline: float | None) -> None:
-    """Block until `fd` is readable, or 5 s pass (callers look again at their channel's
-    state); TimeoutError once the `time.monotonic()` deadline has passed. poll(), not
-    select(): a run over hundreds of hosts holds descriptors above select()'s 1024."""
+def wait_budget(deadline: float | None) -> float:
+    """How long to block before looking again at a channel's state: 5 s, or less if the
+    `time.monotonic()` deadline comes first; TimeoutError once it has passed."""
     wait = 5.0
     if deadline is not None:
         wait = min(wait, deadline - time.monotonic())
         if wait <= 0:
             raise TimeoutError
+    return wait
+
+
+def wait_readable(fd: int, deadline: float | None) -> None:
+    """Block until `fd` is readable, or `wait_budget` runs out. poll(), not select(): a
+    run over hundreds of hosts holds descriptors above select()'s 1024."""
     poller = select.poll()
     poller.register(fd, select.POLLIN)
-    poller.poll(wait * 1000)
+    poller.poll(wait_budget(deadline) * 1000)
 
 
 @dataclass(slots=True)

@@ -30,11 +30,10 @@ import re
 import secrets
 import shlex
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from runbook_engine.connection.base import CommandResult
+from runbook_engine.connection.base import CommandResult, wait_budget
 from runbook_engine.connection.ssh_channel import send_data
 
 if TYPE_CHECKING:  # paramiko is imported only when a host is reached over SSH
@@ -169,14 +168,8 @@ class _Wakeup:
         self._flag.clear()
 
     def wait(self, deadline: float | None) -> None:
-        """Until set, or 5 s pass (the caller looks again); TimeoutError once the
-        `time.monotonic()` deadline has passed."""
-        wait = 5.0
-        if deadline is not None:
-            wait = min(wait, deadline - time.monotonic())
-            if wait <= 0:
-                raise TimeoutError
-        self._flag.wait(wait)
+        """Until set, or `wait_budget` runs out (the caller looks again)."""
+        self._flag.wait(wait_budget(deadline))
 
 
 class SessionShell:
