@@ -22,8 +22,9 @@ Variables understood (Ansible names, plus runbook_* where Ansible has none):
   per command, as Ansible without pipelining does.
 
 They come from the inventory, overridden by the same names given with -e
-(`command_line_overrides`), except the host key ones. Set in a play's or task's vars
-they are refused at load time (one connection per host serves the whole run).
+(`command_line_overrides`), except the host key ones. Set anywhere in a playbook (play,
+block, task or role vars, vars_files, set_fact) they are refused at load time, and
+include_vars fails: one connection per host serves the whole run.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _number(value: Any, name: str, where: str, kind: type[int] | type[float] = i
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise InputError(f"host {where}: {name} {value!r} is not a number") from None
+        raise InputError(f"{where}: {name} {value!r} is not a number") from None
 
 
 def _host_key_checking(value: Any, where: str) -> HostKeyChecking:
@@ -78,7 +79,7 @@ def _host_key_checking(value: Any, where: str) -> HostKeyChecking:
     if text in {"accept-new", "accept_new"}:
         return "accept-new"
     raise InputError(
-        f"host {where}: host key checking {value!r} is not one of true, false, accept-new"
+        f"{where}: host key checking {value!r} is not one of true, false, accept-new"
     )
 
 
@@ -87,7 +88,7 @@ def _ssh_options(args: str, where: str) -> dict[str, str]:
     try:
         words = shlex.split(args)
     except ValueError as exc:
-        raise InputError(f"host {where}: cannot parse ssh args {args!r}: {exc}") from None
+        raise InputError(f"{where}: cannot parse ssh args {args!r}: {exc}") from None
     options: dict[str, str] = {}
     flags = {"-J": "proxyjump", "-i": "identityfile", "-p": "port", "-l": "user"}
     i = 0
@@ -117,17 +118,21 @@ def _flag(value: Any, name: str, where: str) -> bool:
         return True
     if text in {"false", "no", "0", "off"}:
         return False
-    raise InputError(f"host {where}: {name} {value!r} is not true or false")
+    raise InputError(f"{where}: {name} {value!r} is not true or false")
 
 
-def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
-    """Map a host's Ansible connection variables to SSH settings."""
+def ssh_settings(
+    host_name: str, host_vars: Mapping[str, Any], subject: str | None = None
+) -> SSHSettings:
+    """Map a host's Ansible connection variables to SSH settings. Errors name `subject`
+    (default "host NAME")."""
+    who = subject or f"host {host_name}"
     ssh_args = " ".join(
         str(host_vars[name])
         for name in ("ansible_ssh_common_args", "ansible_ssh_extra_args")
         if host_vars.get(name)
     )
-    opts = _ssh_options(ssh_args, host_name)
+    opts = _ssh_options(ssh_args, who)
     checking = _first(
         host_vars,
         "runbook_host_key_checking",
@@ -144,27 +149,27 @@ def ssh_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings:
         return SSHSettings(
             address=str(_first(host_vars, "ansible_host", "ansible_ssh_host") or host_name),
             port=_number(_first(host_vars, "ansible_port", "ansible_ssh_port")
-                         or opts.get("port", 22), "ansible_port", host_name),
+                         or opts.get("port", 22), "ansible_port", who),
             user=_first(host_vars, "ansible_user", "ansible_ssh_user") or opts.get("user"),
             key_files=(str(key),) if key else (),
             extra_key_files=(opts["identityfile"],) if "identityfile" in opts else (),
             password=_first(host_vars, "ansible_password", "ansible_ssh_pass"),
-            host_key_checking=_host_key_checking(checking, host_name),
+            host_key_checking=_host_key_checking(checking, who),
             known_hosts_file=_first(
                 host_vars, "runbook_known_hosts_file", "ansible_ssh_known_hosts_file"
             )
             or opts.get("userknownhostsfile"),
-            connect_timeout=_number(timeout, "ansible_ssh_timeout", host_name, float),
+            connect_timeout=_number(timeout, "ansible_ssh_timeout", who, float),
             keepalive_interval=_number(opts.get("serveraliveinterval", 15),
-                                       "ServerAliveInterval", host_name),
+                                       "ServerAliveInterval", who),
             jumps=JumpHost.parse_all(opts.get("proxyjump")),
             proxy_command=opts.get("proxycommand") or None,
-            reuse_shell=_flag(reuse, "runbook_ssh_reuse_shell", host_name)
+            reuse_shell=_flag(reuse, "runbook_ssh_reuse_shell", who)
             if (reuse := _first(host_vars, "runbook_ssh_reuse_shell")) is not None
             else True,
         )
     except ValueError as exc:
-        raise InputError(f"host {host_name}: invalid connection variable: {exc}") from None
+        raise InputError(f"{who}: invalid connection variable: {exc}") from None
 
 
 def connection_vars(
@@ -194,15 +199,14 @@ def command_line_overrides(extra_vars: Mapping[str, Any]) -> dict[str, Any]:
             hint="set runbook_host_key_checking / runbook_known_hosts_file on the hosts "
                  "or groups that need it",
         )
-    try:  # a bad value is the command line's fault, not any host's inventory entry
-        connection_settings("-e", found)
-    except InputError as exc:
-        # every message here starts "host NAME: "
-        raise InputError(exc.message.replace("host -e: ", "-e: ", 1), hint=exc.hint) from None
+    # A bad value is the command line's fault, not any host's inventory entry.
+    connection_settings("-e", found, subject="-e")
     return found
 
 
-def connection_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSettings | None:
+def connection_settings(
+    host_name: str, host_vars: Mapping[str, Any], subject: str | None = None
+) -> SSHSettings | None:
     """The SSH settings a host's variables ask for (None: the local connection). Raises
     InputError for a value that makes no sense; `prepare()` calls it for every target host,
     so that is reported before any host is touched."""
@@ -214,8 +218,9 @@ def connection_settings(host_name: str, host_vars: Mapping[str, Any]) -> SSHSett
     if kind == "local":
         return None
     if kind in _SSH_KINDS:
-        return ssh_settings(host_name, host_vars)
-    raise InputError(f"host {host_name}: ansible_connection {kind!r} is not supported (ssh, local)")
+        return ssh_settings(host_name, host_vars, subject)
+    who = subject or f"host {host_name}"
+    raise InputError(f"{who}: ansible_connection {kind!r} is not supported (ssh, local)")
 
 
 def connection_for(host_name: str, host_vars: Mapping[str, Any]) -> Connection:

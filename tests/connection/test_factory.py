@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from runbook_engine.connection.factory import connection_for, ssh_settings
+from runbook_engine.connection.factory import (
+    command_line_overrides,
+    connection_for,
+    ssh_settings,
+)
 from runbook_engine.connection.local import LocalConnection
 from runbook_engine.connection.ssh import JumpHost, SSHConnection
 from runbook_engine.errors import InputError
@@ -80,6 +84,15 @@ def test_bad_values_are_input_errors() -> None:
         ssh_settings("h", {"runbook_host_key_checking": "sometimes"})
     with pytest.raises(InputError, match="web1"):
         ssh_settings("web1", {"ansible_port": "twenty-two"})
+
+
+def test_bad_values_given_with_e_are_the_command_lines() -> None:
+    with pytest.raises(InputError) as port:
+        command_line_overrides({"ansible_port": "twenty-two"})
+    assert port.value.message == "-e: ansible_port 'twenty-two' is not a number"
+    with pytest.raises(InputError) as args:
+        command_line_overrides({"ansible_ssh_common_args": "-o 'ProxyJump=unclosed"})
+    assert args.value.message.startswith("-e ansible_ssh_common_args: cannot parse ssh args")
 
 
 def test_jump_host_forms() -> None:
