@@ -60,27 +60,21 @@ _UNSUPPORTED_PLAY_KEYWORDS = {
 
 
 def _refuse_connection_vars(
-    values: Mapping[str, Any], position: Callable[[str], Position | None], where: str
+    values: Mapping[str, Any], where: str, fallback: Position | None = None
 ) -> None:
     """Connection variables in a play's, task's or role's vars would be ignored: the run
-    keeps one connection per host, made from the inventory (and -e), for all its tasks."""
-    for name in values:
-        if name in CONNECTION_VARS:
-            raise InputError(
-                f"{where}: {name} is a connection variable: it is read from the inventory "
-                "or -e, not from a playbook",
-                position(name),
-                f"set {name} on the hosts or groups in the inventory, or give -e {name}=...",
-            )
-
-
-def _key_position(
-    values: Mapping[str, Any], fallback: Position | None
-) -> Callable[[str], Position | None]:
-    """Where a name is set in `values` (a mapping read from YAML), else `fallback`."""
-    if isinstance(values, YamlMap):
-        return lambda name: values.key_positions.get(name) or fallback
-    return lambda _name: fallback
+    keeps one connection per host, made from the inventory (and -e), for all its tasks.
+    Reported at the name's own position when `values` was read from YAML."""
+    name = next((n for n in values if n in CONNECTION_VARS), None)
+    if name is None:
+        return
+    at = values.key_positions.get(name) if isinstance(values, YamlMap) else None
+    raise InputError(
+        f"{where}: {name} is a connection variable: it is read from the inventory "
+        "or -e, not from a playbook",
+        at or fallback,
+        f"set {name} on the hosts or groups in the inventory, or give -e {name}=...",
+    )
 
 
 @dataclass
@@ -266,7 +260,7 @@ class PlaybookLoader:
                 raise InputError(f"play keyword '{key}' is not supported", data.pos(key), hint)
         play_vars = data.get("vars")
         if isinstance(play_vars, YamlMap):
-            _refuse_connection_vars(play_vars, play_vars.pos, "play vars")
+            _refuse_connection_vars(play_vars, "play vars", play_vars.position)
         hosts = ",".join(kw.hosts) if isinstance(kw.hosts, list) else str(kw.hosts)
         play = Play(
             name=kw.name or hosts,
@@ -301,7 +295,7 @@ class PlaybookLoader:
             scope = _Scope(file=path)
             file = self._resolve_relative(str(name), scope, "vars", pos)
             loaded = self._vars_file(file, pos)
-            _refuse_connection_vars(loaded, _key_position(loaded, pos), f"vars file {name}")
+            _refuse_connection_vars(loaded, f"vars file {name}", pos)
             play.vars_files_data.append(loaded)
             self._play_vars.update(loaded)
 
@@ -372,7 +366,7 @@ class PlaybookLoader:
         defaults_from: str = "main", vars_from: str = "main",
     ) -> RoleContext:
         path = self._find_role(name, pos)
-        _refuse_connection_vars(params, _key_position(params, pos), f"role {path.name}")
+        _refuse_connection_vars(params, f"role {path.name}", pos)
         role = RoleContext(name=path.name, path=path, params=dict(params))
         for sub, target, base in (("defaults", role.defaults, defaults_from),
                                   ("vars", role.vars, vars_from)):
@@ -380,8 +374,7 @@ class PlaybookLoader:
                 file = path / sub / f"{base}{ext}"
                 if file.is_file():
                     loaded = self._vars_file(file, pos)
-                    _refuse_connection_vars(loaded, _key_position(loaded, pos),
-                                            f"role {path.name} {sub}/{file.name}")
+                    _refuse_connection_vars(loaded, f"role {path.name} {sub}/{file.name}", pos)
                     target.update(loaded)
                     break
         role.vars.update(params)
@@ -499,7 +492,7 @@ class PlaybookLoader:
         task.tags = scope.tags | _tags(kw.tags)
         task_vars = data.get("vars")
         if isinstance(task_vars, YamlMap):
-            _refuse_connection_vars(task_vars, task_vars.pos, "vars")
+            _refuse_connection_vars(task_vars, "vars", task_vars.position)
         task.vars = {**scope.vars, **(kw.vars or {})}
         task.environment = {**scope.environment, **(kw.environment or {})}
         task.role = scope.role
@@ -627,7 +620,9 @@ class PlaybookLoader:
             task.arg_positions = {k: raw.pos(k) for k in raw}  # type: ignore[misc]
         check_module_args(module, task.module, args, raw, pos)
         if task.module == "set_fact":
-            _refuse_connection_vars(args, _key_position(raw, pos), "set_fact")
+            if isinstance(raw, YamlMap):  # at the name's line when written as a mapping
+                _refuse_connection_vars(raw, "set_fact", pos)
+            _refuse_connection_vars(args, "set_fact", pos)
         return task
 
 
