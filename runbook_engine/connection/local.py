@@ -80,6 +80,7 @@ class LocalConnection:
     def __init__(self, host: str = "localhost") -> None:
         self.host = host
         self._running: set[subprocess.Popen[bytes]] = set()
+        self._starting = threading.Lock()
 
     def connect(self) -> None:
         return None
@@ -87,14 +88,17 @@ class LocalConnection:
     def run(
         self, command: str, *, stdin: bytes | None = None, timeout: float | None = None
     ) -> CommandResult:
-        proc = subprocess.Popen(
-            ["/bin/sh", "-c", command],
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # so a timeout kills the whole command, children too
-        )
-        self._running.add(proc)
+        # Started and registered under one lock: the command may already be running
+        # when Popen returns, and a close() in between must still find it.
+        with self._starting:
+            proc = subprocess.Popen(
+                ["/bin/sh", "-c", command],
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # so a timeout kills the whole command, children too
+            )
+            self._running.add(proc)
         try:
             out, err = proc.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -110,5 +114,6 @@ class LocalConnection:
 
     def close(self) -> None:
         """Kill commands still running (an interrupted run), like a closed SSH session."""
-        for proc in list(self._running):
-            _kill_group(proc)
+        with self._starting:
+            for proc in list(self._running):
+                _kill_group(proc)

@@ -154,6 +154,40 @@ def test_close_kills_a_running_command(target: Target) -> None:
     assert not _running(pid)
 
 
+def test_close_kills_a_command_that_started_before_it_was_registered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command can be running before Popen returns to the thread that started it; a
+    close() in that gap (a loaded controller) must still kill it. The gap is widened here."""
+    import subprocess
+
+    from runbook_engine.connection import local
+
+    started = threading.Event()
+    pidfile = tmp_path / "pid"
+
+    class SlowToReturn(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            deadline = time.monotonic() + 10
+            while not (pidfile.exists() and pidfile.read_text().strip()):
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            started.set()  # the command runs; Popen has not returned yet
+            time.sleep(0.5)
+
+    monkeypatch.setattr(local.subprocess, "Popen", SlowToReturn)
+    conn = local.LocalConnection()
+    worker = threading.Thread(
+        target=lambda: conn.run(f"echo $$ > {pidfile}; exec sleep 30"), daemon=True)
+    worker.start()
+    assert started.wait(10)
+    conn.close()
+    worker.join(10)
+    assert not worker.is_alive(), "close() missed the command: it ran on for 30 s"
+    assert not _running(int(pidfile.read_text()))
+
+
 def _running(pid: int) -> bool:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
