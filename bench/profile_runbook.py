@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/profile_runbook.py --hosts 10 [--rerun] [--tool pyinstrument|py-spy]
 
-`breakdown` (default) needs nothing; pyinstrument or py-spy must be installed into .venv by
-hand (they are not project dependencies).
+`breakdown` (default, CPU by phase, sink and module), `gc` (time in the cyclic garbage
+collector) and `cprofile` (every thread, on per-thread CPU clocks) need nothing;
+pyinstrument or py-spy must be installed into .venv by hand (not project dependencies).
 Writes the profile next to the results (bench/results/profile-*.{txt,svg}).
 """
 
@@ -31,7 +32,7 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--hosts", type=int, default=10)
     p.add_argument("--rerun", action="store_true", help="profile the idempotent re-run")
-    p.add_argument("--tool", choices=("breakdown", "pyinstrument", "py-spy"),
+    p.add_argument("--tool", choices=("breakdown", "gc", "cprofile", "pyinstrument", "py-spy"),
                    default="breakdown")
     args = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="runbook-profile-"))
@@ -47,10 +48,16 @@ def main(argv: list[str]) -> int:
         RESULTS.mkdir(exist_ok=True)
         stamp = time.strftime("%H%M%S")
         bin_ = Path(sys.executable).parent
-        if args.tool == "breakdown":
-            out = RESULTS / f"breakdown-{args.hosts}-{stamp}.txt"
-            script = Path(__file__).resolve().parent / "cpu_breakdown.py"
+        if args.tool in ("breakdown", "gc"):
+            out = RESULTS / f"{args.tool}-{args.hosts}-{stamp}.txt"
+            name = "cpu_breakdown.py" if args.tool == "breakdown" else "gc_cost.py"
+            script = Path(__file__).resolve().parent / name
             argv2 = [sys.executable, str(script), *inv.argv[1:]]
+        elif args.tool == "cprofile":
+            out = RESULTS / f"cprofile-{args.hosts}-{stamp}.prof"
+            script = Path(__file__).resolve().parent / "cprofile_threads.py"
+            argv2 = [sys.executable, str(script), *inv.argv[1:]]
+            inv.env["CPROF_OUT"] = str(out)
         elif args.tool == "pyinstrument":
             out = RESULTS / f"profile-{args.hosts}-{stamp}.txt"
             argv2 = [str(bin_ / "pyinstrument"), "-o", str(out), "--show-all", *inv.argv]
@@ -62,7 +69,7 @@ def main(argv: list[str]) -> int:
         start = time.perf_counter()
         done = subprocess.run(argv2, env=inv.env, cwd=inv.cwd, capture_output=True, text=True)
         print(f"wall {time.perf_counter() - start:.2f}s rc={done.returncode}; profile: {out}")
-        if args.tool == "breakdown":
+        if args.tool in ("breakdown", "gc"):
             out.write_text(done.stderr)
             print(done.stderr)
         errors = verify(targets, "runbook", cert)

@@ -56,6 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
 
 
+# Commands that load a playbook and then run it once. While they import the engine and
+# load, nearly every object made lives until the process ends, so the cyclic collector is
+# off until `commands.run.execute` freezes what was loaded and turns it back on.
+# (Long-lived commands such as `serve` and `scheduler` keep the collector as usual.)
+_LOAD_THEN_RUN = frozenset({"run", "retry", "resume"})
+
+
 def entry() -> None:
     """The `runbook` command. Unlike `main()` (which tests call in-process) it exits
     the fast way: the run is over, every output is flushed and every file closed, and
@@ -64,6 +71,8 @@ def entry() -> None:
     import os
 
     gc.freeze()  # what start-up allocated is never garbage: stop scanning it
+    if sys.argv[1:2] and sys.argv[1] in _LOAD_THEN_RUN:
+        gc.disable()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

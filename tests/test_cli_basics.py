@@ -18,3 +18,33 @@ def test_yaml_positions_duplicates_and_octal():
     assert str(data.pos("mode")) == "p.yml:2:1"
     assert isinstance(data["mode"], OctalInt) and data["mode"] == 0o644
     assert str(data["items"].pos(1)) == "p.yml:5:5"
+
+
+def test_run_freezes_what_was_loaded_and_collects_again_only_when_the_command_turned_gc_off():
+    import gc
+
+    from runbook_engine.commands.run import _freeze_what_is_loaded
+
+    frozen_before = gc.get_freeze_count()
+    _freeze_what_is_loaded()  # in-process (gc on): tests and embedders are left alone
+    assert gc.isenabled() and gc.get_freeze_count() == frozen_before
+    gc.disable()  # as `cli.entry` does for `runbook run`
+    try:
+        _freeze_what_is_loaded()
+        assert gc.isenabled(), "the run itself must collect cyclic garbage"
+        assert gc.get_freeze_count() > frozen_before
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_the_runbook_command_turns_gc_off_only_for_commands_that_load_then_run():
+    code = ("import gc, sys\n"
+            "sys.argv = ['runbook', sys.argv[1], '--help']\n"
+            "import runbook_engine.cli as cli\n"
+            "cli.main = lambda: print(gc.isenabled()) or 0\n"
+            "cli.entry()\n")
+    seen = {command: subprocess.run([sys.executable, "-c", code, command], capture_output=True,
+                                    text=True, check=True).stdout.strip()
+            for command in ("run", "resume", "serve", "scheduler")}
+    assert seen == {"run": "False", "resume": "False", "serve": "True", "scheduler": "True"}
