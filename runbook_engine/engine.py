@@ -154,6 +154,7 @@ class Prepared:
     masked_params: dict[str, Any] = field(default_factory=dict)
     resume: Any = None  # state.store.ResumeState when resuming
     notify: Sink | None = None  # webhooks named by the playbook or RUNBOOK_NOTIFY_URLS
+    uses_ssh: bool = False  # some target host is reached over SSH (not all local)
 
     @property
     def hosts(self) -> list[str]:
@@ -342,10 +343,12 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
                          hint="check the name, or run `runbook inventory --graph`")
     check_playbook(playbook, inventory, play_hosts, {**extra_vars, **resolved.values}, templar)
     overrides = command_line_overrides(extra_vars)
+    uses_ssh = False
     for host in dict.fromkeys(h for hosts in play_hosts for h in hosts):
         try:
-            connection_settings(host, connection_vars(
+            settings = connection_settings(host, connection_vars(
                 inventory.host_vars(host), overrides, vault.reveal_once))
+            uses_ssh = uses_ssh or settings is not None
         except (InputError, TemplateError) as exc:
             # The message names the host, the variable and its value; point at the host's
             # entry in the inventory too.
@@ -355,4 +358,4 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
             raise InputError(exc.message, where, exc.hint) from None
     return Prepared(request, playbook, inventory, play_hosts, extra_vars, templar, secrets,
                     vault, resolved.values, resolved.masked(), resume,
-                    _notify_sink(playbook, secrets))
+                    _notify_sink(playbook, secrets), uses_ssh)

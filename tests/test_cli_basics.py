@@ -26,15 +26,17 @@ def test_run_freezes_what_was_loaded_and_collects_again_only_when_the_command_tu
     from runbook_engine.commands.run import _freeze_what_is_loaded
 
     frozen_before = gc.get_freeze_count()
-    _freeze_what_is_loaded()  # in-process (gc on): tests and embedders are left alone
+    _freeze_what_is_loaded(None)  # in-process (gc on): tests and embedders are left alone
     assert gc.isenabled() and gc.get_freeze_count() == frozen_before
+    thresholds = gc.get_threshold()
     gc.disable()  # as `cli.entry` does for `runbook run`
     try:
-        _freeze_what_is_loaded()
+        _freeze_what_is_loaded(None)
         assert gc.isenabled(), "the run itself must collect cyclic garbage"
         assert gc.get_freeze_count() > frozen_before
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
         gc.enable()
 
 
@@ -48,3 +50,17 @@ def test_the_runbook_command_turns_gc_off_only_for_commands_that_load_then_run()
                                     text=True, check=True).stdout.strip()
             for command in ("run", "resume", "serve", "scheduler")}
     assert seen == {"run": "False", "resume": "False", "serve": "True", "scheduler": "True"}
+
+
+def test_prepare_says_whether_any_target_is_reached_over_ssh(tmp_path):
+    from runbook_engine.engine import RunRequest, prepare
+
+    playbook = tmp_path / "play.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n")
+    local = tmp_path / "local.yml"
+    local.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
+    mixed = tmp_path / "mixed.yml"
+    mixed.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+                     "    web1:\n      ansible_host: 127.0.0.9\n")
+    assert prepare(RunRequest(playbook=playbook, inventories=[str(local)])).uses_ssh is False
+    assert prepare(RunRequest(playbook=playbook, inventories=[str(mixed)])).uses_ssh is True
