@@ -64,3 +64,24 @@ def test_prepare_says_whether_any_target_is_reached_over_ssh(tmp_path):
                      "    web1:\n      ansible_host: 127.0.0.9\n")
     assert prepare(RunRequest(playbook=playbook, inventories=[str(local)])).uses_ssh is False
     assert prepare(RunRequest(playbook=playbook, inventories=[str(mixed)])).uses_ssh is True
+
+
+def test_a_named_command_sets_up_only_itself_and_help_still_lists_every_command():
+    import runbook_engine.cli as cli
+
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print(sorted(\n"
+            "    m for m in sys.modules if m.startswith('runbook_engine.commands.'))))\n"
+            "import runbook_engine.cli as cli\n"
+            "cli.main(['history', '--help'])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and "usage: runbook history" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "['runbook_engine.commands.history']"
+    everything = subprocess.run([sys.executable, "-m", "runbook_engine", "--help"],
+                                capture_output=True, text=True)
+    assert everything.returncode == 0
+    assert all(name in everything.stdout for name in cli.command_modules())
+    typo = subprocess.run([sys.executable, "-m", "runbook_engine", "rnu"],
+                          capture_output=True, text=True)
+    assert typo.returncode == 2 and "invalid choice: 'rnu'" in typo.stderr
+    assert "'run'" in typo.stderr  # the choices are all listed
