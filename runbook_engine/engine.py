@@ -278,6 +278,15 @@ def _user() -> str:
         return str(os.getuid())
 
 
+def _value_position(inventory: Any, host: str, exc: InputError) -> Position | None:
+    from runbook_engine.connection.factory import ConnectionVarError
+
+    if not isinstance(exc, ConnectionVarError):
+        return None
+    return next((where for name in exc.names
+                 if (where := inventory.var_position(host, name)) is not None), None)
+
+
 def _notify_sink(playbook: Playbook, secrets: SecretRegistry) -> Sink | None:
     """Webhooks from the first play that names them, or RUNBOOK_NOTIFY_URLS."""
     spec: Any = next((p.notify for p in playbook.plays if p.notify), None)
@@ -350,11 +359,13 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
                 inventory.host_vars(host), overrides, vault.reveal_once))
             uses_ssh = uses_ssh or settings is not None
         except (InputError, TemplateError) as exc:
-            # The message names the host, the variable and its value; point at the host's
-            # entry in the inventory too.
+            # The message names the host, the variable and its value; point at where the
+            # host got that value (its entry, a group's vars, group_vars/...), else at the
+            # host's entry.
             if isinstance(exc, TemplateError):
                 exc = InputError(f"host {host}: {exc}")
-            where = exc.position or inventory.get_host(host).position
+            where = exc.position or _value_position(inventory, host, exc) \
+                or inventory.get_host(host).position
             raise InputError(exc.message, where, exc.hint) from None
     return Prepared(request, playbook, inventory, play_hosts, extra_vars, templar, secrets,
                     vault, resolved.values, resolved.masked(), resume,

@@ -43,12 +43,29 @@ from runbook_engine.connection.settings import (
     SSHSettings,
 )
 from runbook_engine.errors import InputError
+from runbook_engine.secrets import PASSWORD_VARS
 
 _LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
 _HOST_KEY_SSH_OPTIONS = {"stricthostkeychecking": "StrictHostKeyChecking",
                          "userknownhostsfile": "UserKnownHostsFile"}
 _SSH_KINDS = {"ssh", "paramiko", "smart"}
 _DEFAULT_TIMEOUT = 10.0
+_SSH_ARGS = ("ansible_ssh_common_args", "ansible_ssh_extra_args")
+_PORT = ("ansible_port", "ansible_ssh_port")
+_TIMEOUT = ("ansible_ssh_timeout", "ansible_timeout")
+_HOST_KEY_CHECKING = (
+    "runbook_host_key_checking", "ansible_host_key_checking", "ansible_ssh_host_key_checking"
+)
+
+
+class ConnectionVarError(InputError):
+    """A connection variable's value makes no sense. `names` are the variables that can
+    hold it (aliases and the ssh args included, in the order they are read), so the
+    caller can point at the one the host really got."""
+
+    def __init__(self, message: str, names: tuple[str, ...], hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.names = names
 
 
 def _first(host_vars: Mapping[str, Any], *names: str) -> Any:
@@ -59,11 +76,37 @@ def _first(host_vars: Mapping[str, Any], *names: str) -> Any:
     return None
 
 
-def _number(value: Any, name: str, where: str, kind: type[int] | type[float] = int) -> Any:
+def _number(
+    value: Any, name: str, where: str, kind: type[int] | type[float] = int,
+    names: tuple[str, ...] = (),
+) -> Any:
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise InputError(f"{where}: {name} {value!r} is not a number") from None
+        raise ConnectionVarError(f"{where}: {name} {value!r} is not a number",
+                                 names or (name,)) from None
+
+
+def _text(host_vars: Mapping[str, Any], names: tuple[str, ...], where: str) -> str | None:
+    """The first of `names` set: a name, address, path or ssh args, as text (numbers are
+    fine: user 1000). A list, a mapping or a YAML boolean (`ansible_user: no` reads as
+    false) is refused rather than turned into "[...]" or "False" and tried on the host."""
+    name = next((n for n in names if _first(host_vars, n) is not None), None)
+    if name is None:
+        return None
+    value = host_vars[name]
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        kind = ("true or false" if isinstance(value, bool) else
+                "a mapping" if isinstance(value, Mapping) else
+                "a list" if isinstance(value, list | tuple | set) else type(value).__name__)
+        shown = "" if name in PASSWORD_VARS else f" ({value!r})"  # never print a secret
+        raise ConnectionVarError(
+            f"{where}: {name} must be text, got {kind}{shown}", names,
+            hint=f'quote it: in YAML, {name}: no is false, {name}: "no" is text'
+            if isinstance(value, bool)
+            else "give one value, not a list or a mapping",
+        )
+    return str(value)
 
 
 def _host_key_checking(value: Any, where: str) -> HostKeyChecking:
@@ -78,8 +121,9 @@ def _host_key_checking(value: Any, where: str) -> HostKeyChecking:
         return "off"
     if text in {"accept-new", "accept_new"}:
         return "accept-new"
-    raise InputError(
-        f"{where}: host key checking {value!r} is not one of true, false, accept-new"
+    raise ConnectionVarError(
+        f"{where}: host key checking {value!r} is not one of true, false, accept-new",
+        (*_HOST_KEY_CHECKING, *_SSH_ARGS),
     )
 
 
@@ -88,7 +132,8 @@ def _ssh_options(args: str, where: str) -> dict[str, str]:
     try:
         words = shlex.split(args)
     except ValueError as exc:
-        raise InputError(f"{where}: cannot parse ssh args {args!r}: {exc}") from None
+        raise ConnectionVarError(f"{where}: cannot parse ssh args {args!r}: {exc}",
+                                 _SSH_ARGS) from None
     options: dict[str, str] = {}
     flags = {"-J": "proxyjump", "-i": "identityfile", "-p": "port", "-l": "user"}
     i = 0
@@ -118,7 +163,7 @@ def _flag(value: Any, name: str, where: str) -> bool:
         return True
     if text in {"false", "no", "0", "off"}:
         return False
-    raise InputError(f"{where}: {name} {value!r} is not true or false")
+    raise ConnectionVarError(f"{where}: {name} {value!r} is not true or false", (name,))
 
 
 def ssh_settings(
@@ -127,49 +172,44 @@ def ssh_settings(
     """Map a host's Ansible connection variables to SSH settings. Errors name `subject`
     (default "host NAME")."""
     who = subject or f"host {host_name}"
-    ssh_args = " ".join(
-        str(host_vars[name])
-        for name in ("ansible_ssh_common_args", "ansible_ssh_extra_args")
-        if host_vars.get(name)
-    )
+    for name in _SSH_ARGS:
+        _text(host_vars, (name,), who)
+    ssh_args = " ".join(str(host_vars[name]) for name in _SSH_ARGS if host_vars.get(name))
     opts = _ssh_options(ssh_args, who)
-    checking = _first(
-        host_vars,
-        "runbook_host_key_checking",
-        "ansible_host_key_checking",
-        "ansible_ssh_host_key_checking",
-    )
+    checking = _first(host_vars, *_HOST_KEY_CHECKING)
     if checking is None and "stricthostkeychecking" in opts:
         checking = opts["stricthostkeychecking"]
-    timeout = _first(host_vars, "ansible_ssh_timeout", "ansible_timeout") or opts.get(
-        "connecttimeout", _DEFAULT_TIMEOUT
-    )
-    key = _first(host_vars, "ansible_ssh_private_key_file", "ansible_private_key_file")
+    timeout = _first(host_vars, *_TIMEOUT) or opts.get("connecttimeout", _DEFAULT_TIMEOUT)
+
+    def text(*names: str) -> str | None:
+        return _text(host_vars, names, who)
+
+    key = text("ansible_ssh_private_key_file", "ansible_private_key_file")
     try:
         return SSHSettings(
-            address=str(_first(host_vars, "ansible_host", "ansible_ssh_host") or host_name),
-            port=_number(_first(host_vars, "ansible_port", "ansible_ssh_port")
-                         or opts.get("port", 22), "ansible_port", who),
-            user=_first(host_vars, "ansible_user", "ansible_ssh_user") or opts.get("user"),
-            key_files=(str(key),) if key else (),
+            address=text("ansible_host", "ansible_ssh_host") or host_name,
+            port=_number(_first(host_vars, *_PORT) or opts.get("port", 22), "ansible_port",
+                         who, names=(*_PORT, *_SSH_ARGS)),
+            user=text("ansible_user", "ansible_ssh_user") or opts.get("user"),
+            key_files=(key,) if key else (),
             extra_key_files=(opts["identityfile"],) if "identityfile" in opts else (),
-            password=_first(host_vars, "ansible_password", "ansible_ssh_pass"),
+            password=text("ansible_password", "ansible_ssh_pass"),
             host_key_checking=_host_key_checking(checking, who),
-            known_hosts_file=_first(
-                host_vars, "runbook_known_hosts_file", "ansible_ssh_known_hosts_file"
-            )
+            known_hosts_file=text("runbook_known_hosts_file", "ansible_ssh_known_hosts_file")
             or opts.get("userknownhostsfile"),
-            connect_timeout=_number(timeout, "ansible_ssh_timeout", who, float),
+            connect_timeout=_number(timeout, "ansible_ssh_timeout", who, float,
+                                    names=(*_TIMEOUT, *_SSH_ARGS)),
             keepalive_interval=_number(opts.get("serveraliveinterval", 15),
-                                       "ServerAliveInterval", who),
+                                       "ServerAliveInterval", who, names=_SSH_ARGS),
             jumps=JumpHost.parse_all(opts.get("proxyjump")),
             proxy_command=opts.get("proxycommand") or None,
             reuse_shell=_flag(reuse, "runbook_ssh_reuse_shell", who)
             if (reuse := _first(host_vars, "runbook_ssh_reuse_shell")) is not None
             else True,
         )
-    except ValueError as exc:
-        raise InputError(f"{who}: invalid connection variable: {exc}") from None
+    except ValueError as exc:  # a ProxyJump that does not parse
+        raise ConnectionVarError(f"{who}: invalid connection variable: {exc}",
+                                 _SSH_ARGS) from None
 
 
 def connection_vars(
@@ -188,7 +228,7 @@ def command_line_overrides(extra_vars: Mapping[str, Any]) -> dict[str, Any]:
     exception: relaxing it from a command line (or a CI job's arguments) is refused."""
     found = {name: value for name, value in extra_vars.items() if name in CONNECTION_VARS}
     refused = sorted(found.keys() & HOST_KEY_VARS)
-    for name in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
+    for name in _SSH_ARGS:
         if name in found:
             options = _ssh_options(str(found[name]), f"-e {name}")
             refused += [f"{name} (-o {shown})"
@@ -220,7 +260,9 @@ def connection_settings(
     if kind in _SSH_KINDS:
         return ssh_settings(host_name, host_vars, subject)
     who = subject or f"host {host_name}"
-    raise InputError(f"{who}: ansible_connection {kind!r} is not supported (ssh, local)")
+    raise ConnectionVarError(
+        f"{who}: ansible_connection {kind!r} is not supported (ssh, local)",
+        ("ansible_connection",))
 
 
 def connection_for(host_name: str, host_vars: Mapping[str, Any]) -> Connection:

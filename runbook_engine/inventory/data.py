@@ -7,12 +7,13 @@ then applies Ansible's implicit rules (`all`, `ungrouped`) and computes group de
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runbook_engine.errors import InputError, Position
+from runbook_engine.loader.yaml_source import YamlMap
 
 ALL = "all"
 UNGROUPED = "ungrouped"
@@ -32,6 +33,7 @@ class Group:
     name: str
     position: Position | None = None
     vars: dict[str, Any] = field(default_factory=dict)
+    var_positions: dict[str, Position] = field(default_factory=dict)  # where each was set
     hosts: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
@@ -47,6 +49,25 @@ class Host:
     groups: list[str] = field(default_factory=list)  # direct memberships only
     source: Path | None = None  # the inventory file that declared it first
     implicit: bool = False
+    var_positions: dict[str, Position] = field(default_factory=dict)  # where each was set
+
+    def set_vars(
+        self,
+        values: Mapping[str, Any],
+        position: Position | None,
+        positions: Mapping[str, Position] | None = None,
+    ) -> None:
+        """Set variables read at `position`; `positions` (or a YAML mapping's own key
+        positions) say where each one was written, when known more precisely."""
+        self.vars.update(values)
+        if positions is None:
+            positions = values.key_positions if isinstance(values, YamlMap) else {}
+        for name in values:
+            where = positions.get(name) or position
+            if where is not None:
+                self.var_positions[name] = where
+            else:
+                self.var_positions.pop(name, None)
 
 
 class InventoryData:
@@ -110,7 +131,12 @@ class InventoryData:
                     position,
                 ) from None
             return
-        self.add_group(group).vars[key] = value
+        owner = self.add_group(group)
+        owner.vars[key] = value
+        if position is not None:
+            owner.var_positions[key] = position
+        else:
+            owner.var_positions.pop(key, None)
 
     def _path(self, start: str, goal: str, seen: set[str] | None = None) -> list[str] | None:
         """Names from `start` down to `goal` through children, or None if unreachable."""

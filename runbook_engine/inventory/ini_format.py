@@ -107,6 +107,7 @@ class _IniParser:
         if match:
             pattern, port = match["name"], int(match["port"])
         host_vars: dict[str, Any] = {}
+        var_positions: dict[str, Position] = {}
         for token in tokens[1:]:
             key, sep, value = token.partition("=")
             token_column = raw.find(key) + 1 if key else column
@@ -117,11 +118,13 @@ class _IniParser:
                     hint="one host per line; quote values that contain spaces: key=\"a b\"",
                 )
             host_vars[key] = parse_value(value)
-        for name in expand_host_range(pattern, self.pos(number, column)):
-            host = self.inventory.add_host(name, group, self.pos(number, column), self.path)
+            var_positions[key] = self.pos(number, token_column or column)
+        line_position = self.pos(number, column)
+        for name in expand_host_range(pattern, line_position):
+            host = self.inventory.add_host(name, group, line_position, self.path)
             if port is not None:
-                host.vars["ansible_port"] = port
-            host.vars.update(host_vars)
+                host.set_vars({"ansible_port": port}, line_position)
+            host.set_vars(host_vars, line_position, var_positions)
 
     def _child_line(self, line: str, group: str, number: int, column: int) -> None:
         child = _strip_comment(line)

@@ -9,7 +9,7 @@ group_vars/ and host_vars/ beside the inventory come before those beside the pla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -23,6 +23,7 @@ from runbook_engine.inventory.patterns import (
     compile_matcher,
     parse_atoms,
 )
+from runbook_engine.loader.yaml_source import YamlMap
 
 VarsLayer = dict[str, dict[str, Any]]  # entity name -> variables from one vars directory
 
@@ -113,24 +114,38 @@ class Inventory:
             cached = self._vars_cache[name] = self._merge_vars(self.get_host(name))
         return dict(cached)
 
+    def var_position(self, name: str, variable: str) -> Position | None:
+        """Where the value of `variable` that host `name` gets was written (the source
+        that wins by precedence), when known."""
+        for values, positions in reversed(self._var_sources(self.get_host(name))):
+            if variable in values:
+                return positions.get(variable)
+        return None
+
     def _merge_vars(self, host: Host) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for values, _ in self._var_sources(host):
+            merged.update(values)
+        return merged
+
+    def _var_sources(self, host: Host) -> list[tuple[Mapping[str, Any], Mapping[str, Position]]]:
+        """A host's variable sources, lowest precedence first, each with where its
+        variables were written."""
         groups = self._data.groups
         ordered = sorted(
             (groups[g] for g in self._host_groups(host)),
             key=lambda g: (g.depth, g.priority, g.name),
         )
-        merged: dict[str, Any] = dict(groups[ALL].vars)
-        for group in ordered:
-            merged.update(group.vars)
-        for layer in self._group_layers:
-            merged.update(layer.get(ALL, ()))
-        for layer in self._group_layers:
-            for group in ordered:
-                merged.update(layer.get(group.name, ()))
-        merged.update(host.vars)
-        for layer in self._host_layers:
-            merged.update(layer.get(host.name, ()))
-        return merged
+        sources: list[tuple[Mapping[str, Any], Mapping[str, Position]]] = [
+            (groups[ALL].vars, groups[ALL].var_positions),
+            *((group.vars, group.var_positions) for group in ordered),
+            *(_with_positions(layer.get(ALL)) for layer in self._group_layers),
+            *(_with_positions(layer.get(group.name))
+              for layer in self._group_layers for group in ordered),
+            (host.vars, host.var_positions),
+            *(_with_positions(layer.get(host.name)) for layer in self._host_layers),
+        ]
+        return sources
 
     def _host_groups(self, host: Host) -> frozenset[str]:
         """Every group the host is in, directly or through a child group, except `all`."""
@@ -242,3 +257,10 @@ def _known_groups_hint(groups: dict[str, list[str]]) -> str:
     shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
     return f"groups in this inventory: {shown}" if names else "this inventory has no groups"
 
+
+def _with_positions(
+    values: Mapping[str, Any] | None,
+) -> tuple[Mapping[str, Any], Mapping[str, Position]]:
+    if values is None:
+        return {}, {}
+    return values, values.key_positions if isinstance(values, YamlMap) else {}

@@ -49,7 +49,7 @@ def run_inventory_script(path: Path, inventory: InventoryData) -> None:
                 f"{type(host_vars).__name__}, expected a JSON object",
                 Position(str(path)),
             )
-        inventory.hosts[name].vars.update(host_vars)
+        inventory.hosts[name].set_vars(host_vars, Position(str(path)))
 
 
 def _add_group(path: Path, inventory: InventoryData, group: str, body: Any) -> list[str]:

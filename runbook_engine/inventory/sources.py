@@ -112,4 +112,4 @@ def _load_host_list(source: str, data: InventoryData) -> None:
             name, port = match["name"], int(match["port"])
         host = data.add_host(name, UNGROUPED)
         if port is not None:
-            host.vars["ansible_port"] = port
+            host.set_vars({"ansible_port": port}, None)

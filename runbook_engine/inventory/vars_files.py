@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_engine.errors import InputError, Position
-from runbook_engine.loader.yaml_source import load_yaml_text, position_of
+from runbook_engine.loader.yaml_source import YamlMap, load_yaml_text, position_of
 
 VaultFileDecoder = Callable[[str, Path], str]  # (whole-file ciphertext, path) -> plaintext
 VAULT_HEADER = "$ANSIBLE_VAULT;"
@@ -33,9 +33,13 @@ def load_vars_dir(
         chosen = next((name + ext for ext in _PREFERENCE if name + ext in present), None)
         if chosen is None:
             continue
-        merged: dict[str, Any] = {}
+        merged = YamlMap()  # keeps where each variable was written, for error messages
         for path in _files_in(directory / chosen):
-            merged.update(_load_mapping(path, vault))
+            values = _load_mapping(path, vault)
+            merged.update(values)
+            for key in values:
+                where = values.key_positions.get(key) if isinstance(values, YamlMap) else None
+                merged.key_positions[key] = where or Position(str(path))
         result[name] = merged
     return result
 

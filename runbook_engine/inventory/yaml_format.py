@@ -82,9 +82,9 @@ class _YamlInventoryParser:
             for name in expand_host_range(pattern, position):
                 host = self.inventory.add_host(name, group, position, self.path)
                 if port is not None:
-                    host.vars["ansible_port"] = port
+                    host.set_vars({"ansible_port": port}, position)
                 if host_vars:
-                    host.vars.update(host_vars)
+                    host.set_vars(host_vars, position)
 
     def _children(self, group: str, body: YamlMap) -> None:
         children = self._mapping(body, "children", group)

@@ -206,8 +206,60 @@ def test_bad_connection_variable_exits_2_before_any_host(
     result = runbook("run", tmp_path / "site.yml", "-i", tmp_path / "inv.yml")
     assert result.rc == 2, result.out + result.err
     assert "host web1" in result.err and fragment in result.err
-    assert f"{tmp_path / 'inv.yml'}:5:5: error:" in result.err  # where web1 is declared
+    assert f"{tmp_path / 'inv.yml'}:7:7: error:" in result.err  # the variable's own line
     assert not canary.exists()
+
+
+WEB_GROUP = ("all:\n  children:\n    web:\n      hosts:\n        web1:\n"
+             "          ansible_host: 127.0.0.1\n")
+
+
+@pytest.mark.parametrize("files, error_file, line, fragment", [
+    # the bad value is in a group's vars, not in the host's entry
+    ({"inv.yml": WEB_GROUP + "      vars:\n        ansible_port: twenty-two\n"},
+     "inv.yml", 8, "ansible_port 'twenty-two' is not a number"),
+    ({"inv.yml": WEB_GROUP, "group_vars/web.yml": "x: 1\nansible_ssh_timeout: soon\n"},
+     "group_vars/web.yml", 2, "ansible_ssh_timeout 'soon' is not a number"),
+    ({"inv.yml": WEB_GROUP, "group_vars/all/main.yml": "ansible_connection: winrm\n"},
+     "group_vars/all/main.yml", 1, "ansible_connection 'winrm' is not supported"),
+    # host_vars/ wins over the group's good value: it is the one to blame
+    ({"inv.yml": WEB_GROUP + "      vars:\n        ansible_port: 22\n",
+      "host_vars/web1.yml": "\nansible_port: [22, 23]\n"},
+     "host_vars/web1.yml", 2, "ansible_port [22, 23] is not a number"),
+    ({"inv.ini": "[web]\nweb1 ansible_host=127.0.0.1\n\n[web:vars]\nansible_port=abc\n"},
+     "inv.ini", 5, "ansible_port 'abc' is not a number"),
+    ({"inv.ini": "[web]\nweb1 ansible_host=127.0.0.1 ansible_user=[1]\n"},
+     "inv.ini", 2, "ansible_user must be text, got a list ([1])"),
+    # values that would have been turned into the text "[...]" or "False" and tried
+    ({"inv.yml": WEB_GROUP + "          ansible_user: [deploy, admin]\n"},
+     "inv.yml", 7, "ansible_user must be text, got a list (['deploy', 'admin'])"),
+    ({"inv.yml": WEB_GROUP + "          ansible_ssh_user: no\n"},
+     "inv.yml", 7, 'ansible_ssh_user must be text, got true or false (False)'),
+    ({"inv.yml": WEB_GROUP + "          ansible_ssh_private_key_file: {path: k}\n"},
+     "inv.yml", 7, "ansible_ssh_private_key_file must be text, got a mapping"),
+])
+def test_bad_connection_variable_is_reported_where_the_host_got_it(
+    files: dict[str, str], error_file: str, line: int, fragment: str, tmp_path: Path, runbook
+):
+    inventory = next(n for n in files if n.startswith("inv."))
+    canary = _write_case(tmp_path, {"site.yml": pb("- debug: msg=x"), **files})
+    result = runbook("run", tmp_path / "site.yml", "-i", tmp_path / inventory)
+    assert result.rc == 2, result.out + result.err
+    assert "host web1" in result.err and fragment in result.err, result.err
+    assert f"{tmp_path / error_file}:{line}:" in result.err, result.err
+    assert result.err.count("error:") == 1
+    assert not canary.exists()
+
+
+def test_a_password_of_the_wrong_type_is_refused_without_being_printed(
+    tmp_path: Path, runbook
+):
+    inventory = WEB_GROUP + "          ansible_password: [hunter2-secret]\n"
+    _write_case(tmp_path, {"site.yml": pb("- debug: msg=x"), "inv.yml": inventory})
+    result = runbook("run", tmp_path / "site.yml", "-i", tmp_path / "inv.yml")
+    assert result.rc == 2
+    assert "ansible_password must be text, got a list" in result.err
+    assert "hunter2" not in result.err + result.out
 
 
 @pytest.mark.parametrize("extra, named", [

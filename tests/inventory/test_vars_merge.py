@@ -137,3 +137,31 @@ def test_500_hosts_load_and_merge_fast(write, tmp_path):
 
     # CPU time, best of three: the machine is shared, wall time would measure the others
     assert min(load_and_merge() for _ in range(3)) < 0.1
+
+
+def _where(inventory, host: str, name: str) -> tuple[str, int] | None:
+    position = inventory.var_position(host, name)
+    return None if position is None else (position.file.rsplit("/", 1)[-1], position.line)
+
+
+def test_var_position_names_the_source_that_wins(write, tmp_path):
+    path = write("inv/hosts.yml", INVENTORY)
+    write("inv/group_vars/parent.yaml", "x: 1\nlevel: parent-file\n")
+    write("inv/host_vars/h1/10-a.yml", "level: host-file-a\n")
+    write("inv/host_vars/h1/20-b.yml", "a: 1\nb: 2\nlevel: host-file-b\n")
+    write("play/group_vars/all.yml", "only_here: 1\n")
+    inventory = load_inventory([str(path)], extra_var_dirs=[tmp_path / "play"])
+    assert _where(inventory, "h2", "level") == ("parent.yaml", 2)
+    assert _where(inventory, "h1", "level") == ("20-b.yml", 3)  # the last file wins
+    assert _where(inventory, "h2", "from_all") == ("hosts.yml", 4)  # all's inline vars
+    assert _where(inventory, "h2", "only_here") == ("all.yml", 1)
+    assert inventory.var_position("h2", "nowhere") is None
+
+
+def test_var_position_in_ini_points_at_the_variable_itself(write):
+    path = write("hosts.ini", "[web]\nw1   port_here=1 ansible_user=deploy\n\n"
+                 "[web:vars]\ngroup_level=2\n")
+    inventory = load_inventory([str(path)])
+    user = inventory.var_position("w1", "ansible_user")
+    assert (user.line, user.column) == (2, 18)
+    assert inventory.var_position("w1", "group_level").line == 5
