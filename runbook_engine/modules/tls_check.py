@@ -68,19 +68,27 @@ def _fetch_served(host: str, port: int, sni: str | None, timeout: float) -> x509
     return x509.load_der_x509_certificate(der)
 
 
-def _verify_served(host: str, port: int, sni: str | None, ca_file: str | None,
-                   timeout: float) -> str | None:
-    """Handshake again, verifying: None when the served chain is trusted, else the reason."""
+def _fetch_verified(host: str, port: int, sni: str | None, ca_file: str | None,
+                   timeout: float) -> tuple[x509.Certificate, str | None]:
+    """The served certificate and why its chain is not trusted (None: trusted), from ONE
+    verifying handshake when the chain is trusted. A server in the middle of a reload (or
+    behind a load balancer) may serve another certificate on the next connection, so the
+    certificate described is the one that was verified."""
     context = ssl.create_default_context(cafile=ca_file)
     context.check_hostname = False
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock, \
-                context.wrap_socket(sock, server_hostname=sni):
-            return None
+                context.wrap_socket(sock, server_hostname=sni) as tls:
+            der = tls.getpeercert(binary_form=True)
+        if der:
+            return x509.load_der_x509_certificate(der), None
+        error = "no certificate presented"
     except ssl.SSLCertVerificationError as exc:
-        return exc.verify_message or str(exc)
+        error = exc.verify_message or str(exc)
     except (OSError, ssl.SSLError) as exc:
-        return f"verification handshake failed: {exc}"
+        error = f"verification handshake failed: {exc}"
+    # Not trusted: fetch it again, unverified, to say what it is.
+    return _fetch_served(host, port, sni, timeout), error
 
 
 def _system_roots() -> list[x509.Certificate]:
@@ -138,15 +146,15 @@ def _probe(ctx: TaskContext, args: Args) -> tuple[x509.Certificate, str | None, 
         cert, error = _fetch_from_host(ctx, args, host, sni)
         return cert, error, f"{where} from {ctx.host}"
     while True:
-        cert = _fetch_served(host, args.port, sni, args.timeout)
-        if not args.expect_fingerprint or _same(cert, args.expect_fingerprint) \
-                or time.monotonic() >= deadline:
-            break
+        if args.verify_chain:
+            cert, error = _fetch_verified(host, args.port, sni, args.ca_file, args.timeout)
+        else:
+            cert, error = _fetch_served(host, args.port, sni, args.timeout), None
+        settled = _same(cert, args.expect_fingerprint) and error is None \
+            if args.expect_fingerprint else True
+        if settled or time.monotonic() >= deadline:
+            return cert, error, where
         time.sleep(0.25)  # a reloaded server swaps workers gradually
-    error = None
-    if args.verify_chain:
-        error = _verify_served(host, args.port, sni, args.ca_file, args.timeout)
-    return cert, error, where
 
 
 def _same(cert: x509.Certificate, wanted: str) -> bool:

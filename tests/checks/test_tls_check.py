@@ -80,6 +80,71 @@ def test_expected_fingerprint_catches_a_stale_certificate(nginx_tls: NginxTLS,
     assert rejected.failed and "old certificate is still served" in rejected.msg
 
 
+
+class _AlternatingTLSServer:
+    """A loopback TLS server that serves certificate A on odd connections and B on even
+    ones, like nginx while a reload's old and new workers both accept."""
+
+    def __init__(self, tmp_path: Any, a: tuple[bytes, bytes], b: tuple[bytes, bytes]) -> None:
+        import socket
+        import ssl
+        import threading
+
+        self.contexts = []
+        for label, (cert, key) in (("a", a), ("b", b)):
+            (tmp_path / f"{label}.crt").write_bytes(cert)
+            (tmp_path / f"{label}.key").write_bytes(key)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tmp_path / f"{label}.crt", tmp_path / f"{label}.key")
+            self.contexts.append(context)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        import contextlib
+        import ssl
+
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            context = self.contexts[self.connections % 2]
+            self.connections += 1
+            with contextlib.suppress(OSError, ssl.SSLError), \
+                    context.wrap_socket(sock, server_side=True) as tls:
+                tls.recv(1)  # until the client hangs up
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(5)
+
+
+def test_the_certificate_verified_is_the_one_described(nginx_tls: NginxTLS, target: Target,
+                                                       tmp_path: Any) -> None:
+    """Right after a reload one connection may reach a new worker and the next an old one:
+    the expected (trusted) certificate must not be reported untrusted because a second
+    handshake met the old (untrusted) one."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    new = nginx_tls.ca.issue(("alt.test",), 90)
+    old = nginx_tls.ca.issue(("alt.test",), 1, self_signed=True)
+    expected = x509.load_pem_x509_certificate(new[0]).fingerprint(hashes.SHA256()).hex()
+    server = _AlternatingTLSServer(tmp_path, new, old)
+    try:
+        result = run_module("tls_check", make_ctx(target), {
+            "host": "127.0.0.1", "port": server.port, "server_name": "alt.test",
+            "ca_file": str(nginx_tls.ca_file), "expect_fingerprint": expected, "wait": 5})
+    finally:
+        server.close()
+    assert not result.failed, result.msg
+    assert result.data["tls"]["fingerprint_sha256"] == expected
+    assert result.data["tls"]["chain_verified"] is True
+
 def test_nothing_listening_is_a_clear_failure(target: Target) -> None:
     from tests.fixtures._processes import free_port
 
