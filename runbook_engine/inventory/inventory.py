@@ -136,7 +136,7 @@ class Inventory:
             (groups[g] for g in self._host_groups(host)),
             key=lambda g: (g.depth, g.priority, g.name),
         )
-        sources: list[tuple[Mapping[str, Any], Mapping[str, Position]]] = [
+        return [
             (groups[ALL].vars, groups[ALL].var_positions),
             *((group.vars, group.var_positions) for group in ordered),
             *(_with_positions(layer.get(ALL)) for layer in self._group_layers),
@@ -145,7 +145,6 @@ class Inventory:
             (host.vars, host.var_positions),
             *(_with_positions(layer.get(host.name)) for layer in self._host_layers),
         ]
-        return sources
 
     def _host_groups(self, host: Host) -> frozenset[str]:
         """Every group the host is in, directly or through a child group, except `all`."""
