@@ -13,13 +13,15 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from functools import cache
 
 from runbook_engine import __version__, commands
 from runbook_engine.errors import ExitCode, InputError
 
 
+@cache
 def command_modules() -> dict[str, str]:
-    """Command name -> the module that implements it."""
+    """Command name -> the module that implements it (read once per process)."""
     return {
         info.name.replace("_", "-"): f"{commands.__name__}.{info.name}"
         for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name)
