@@ -189,15 +189,18 @@ class Prepared:
                 store.close()
 
     def _default_connect(self, connection_for: Callable[..., Any]) -> Callable[[str], Any]:
-        from runbook_engine.connection.factory import command_line_overrides, connection_vars
+        from runbook_engine.connection.factory import (
+            command_line_overrides,
+            host_connection_vars,
+        )
 
-        inventory = self.inventory
         overrides = command_line_overrides(self.extra_vars)  # checked by prepare()
-        reveal = self.vault.reveal_once
+        extra_vars = {**self.extra_vars, **self.params}
 
         def connect(host: str) -> Any:
-            return connection_for(
-                host, connection_vars(inventory.host_vars(host), overrides, reveal))
+            return connection_for(host, host_connection_vars(
+                self.inventory, host, overrides, self.vault.reveal_once, self.templar,
+                extra_vars))
 
         return connect
 
@@ -317,7 +320,7 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
     from runbook_engine.connection.factory import (
         command_line_overrides,
         connection_settings,
-        connection_vars,
+        host_connection_vars,
     )
     from runbook_engine.inventory import load_inventory
     from runbook_engine.params import resolve_params
@@ -355,8 +358,9 @@ def prepare(request: RunRequest, *, resume: Any = None) -> Prepared:
     uses_ssh = False
     for host in dict.fromkeys(h for hosts in play_hosts for h in hosts):
         try:
-            settings = connection_settings(host, connection_vars(
-                inventory.host_vars(host), overrides, vault.reveal_once))
+            settings = connection_settings(host, host_connection_vars(
+                inventory, host, overrides, vault.reveal_once, templar,
+                {**extra_vars, **resolved.values}))
             uses_ssh = uses_ssh or settings is not None
         except (InputError, TemplateError) as exc:
             # The message names the host, the variable and its value; point at where the

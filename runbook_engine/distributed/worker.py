@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_engine.connection.base import Connection
-from runbook_engine.connection.factory import command_line_overrides, connection_vars
+from runbook_engine.connection.factory import command_line_overrides, host_connection_vars
 from runbook_engine.distributed import bundle as bundles
 from runbook_engine.distributed import codec, protocol
 from runbook_engine.distributed.context import (
@@ -244,8 +244,8 @@ class WorkerState:
         overrides = command_line_overrides(payload["load_vars"])  # -e, checked by prepare()
         with self.connections.lease() as get_connection:
             def connect(name: str) -> Connection:
-                return get_connection(
-                    name, connection_vars(inventory.host_vars(name), overrides, reveal))
+                return get_connection(name, host_connection_vars(
+                    inventory, name, overrides, reveal, loaded.templar, options.extra_vars))
 
             runner = WorkerRunner(loaded.playbook, inventory, options, loaded.templar,
                                   registry, reveal, connect, states)

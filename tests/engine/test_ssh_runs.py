@@ -283,3 +283,35 @@ def test_become_password_never_reaches_the_command(fleet, write, runbook):
     result = runbook("run", pb, "-i", inv, "-v")
     assert result.rc == 0, result.out
     assert host.password not in result.out + result.err
+
+
+def test_templated_connection_variables_are_rendered_from_inventory_and_extra_vars(
+    ssh_hosts, tmp_path: Path, write, runbook
+):
+    """`ansible_user: "{{ deploy_user }}"` is common in Ansible inventories; taken
+    literally, the run would log in as "{{ deploy_user }}"."""
+    host = ssh_hosts[0]
+    real = host.inventory_vars()
+    prefix, last_octet = real["ansible_host"].rsplit(".", 1)
+    entry = {**real, "ansible_user": "{{ deploy_user }}", "last_octet": int(last_octet),
+             "ansible_host": "{{ address_prefix }}.{{ last_octet }}"}
+    inventory = {"all": {"vars": {"deploy_user": real["ansible_user"]},
+                         "hosts": {host.name: entry}}}
+    inv = tmp_path / "inv.yml"
+    inv.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    pb = write("site.yml", """
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - command: whoami
+              register: who
+            - debug:
+                msg: "logged in as {{ who.stdout }}"
+    """)
+    result = runbook("run", pb, "-i", inv, "-e", f"address_prefix={prefix}")
+    assert result.rc == 0, result.out + result.err
+    assert f"logged in as {real['ansible_user']}" in result.out
+    undefined = runbook("run", pb, "-i", inv)  # no address_prefix
+    assert undefined.rc == 2
+    assert f"{inv}:" in undefined.err and "ansible_host" in undefined.err
+    assert "address_prefix" in undefined.err and "is undefined" in undefined.err
