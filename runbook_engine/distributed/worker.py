@@ -38,6 +38,7 @@ from runbook_engine.loader.yaml_source import VaultTagged
 from runbook_engine.templating import Templar, TemplateError
 
 CACHE_ENV = "RUNBOOK_WORKER_CACHE"
+_KEPT_PLAINTEXTS = 4096  # decrypted inline !vault values kept between jobs (WorkerState)
 
 
 def default_cache_dir() -> Path:
@@ -154,6 +155,7 @@ class WorkerState:
         self._playbooks: OrderedDict[tuple[str, str], LoadedPlaybook] = OrderedDict()
         self._blobs: OrderedDict[str, Any] = OrderedDict()
         self._verified: set[str] = set()
+        self._plaintexts: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- cached inputs ------------------------------------------------------------------
@@ -209,6 +211,38 @@ class WorkerState:
         self.redis.rpush(key, self.sealer.seal(reply))
         self.redis.expire(key, protocol.JOB_TTL)
 
+    def revealer(self, passwords: list[Any], secrets: Any,
+                 registry: CollectingRegistry) -> Callable[[Any], Any]:
+        """`reveal` for one job: decrypts an inline `!vault` value, registering the
+        plaintext with the job's `registry`. Key derivation costs ~7 ms, and every job
+        would repeat it (a vaulted ansible_password: every task on every host), so
+        plaintexts are kept for the worker's life, keyed by ciphertext and a digest of
+        the job's vault passwords."""
+        from runbook_engine import vault
+
+        digest = hashlib.sha256(repr(sorted(map(tuple, passwords))).encode()).hexdigest()
+
+        def reveal(value: Any) -> Any:
+            if not isinstance(value, VaultTagged):
+                return value
+            if not secrets:
+                raise TemplateError("a !vault value needs a vault password "
+                                    "(--vault-password-file or RUNBOOK_VAULT_PASSWORD)")
+            key = (str(value), digest)
+            with self._lock:
+                plaintext = self._plaintexts.get(key)
+            if plaintext is None:
+                plaintext = vault.decrypt_value(value, secrets, registry)
+                with self._lock:
+                    self._plaintexts[key] = plaintext
+                    while len(self._plaintexts) > _KEPT_PLAINTEXTS:
+                        self._plaintexts.popitem(last=False)
+            else:
+                registry.add(plaintext)  # masked in this job's reply too
+            return plaintext
+
+        return reveal
+
     def execute(self, payload: dict[str, Any]) -> dict[str, Any]:
         from runbook_engine import vault
 
@@ -216,14 +250,7 @@ class WorkerState:
         vault_secrets = vault.VaultSecrets(
             vault.VaultSecret(base64.b64decode(password), vault_id)
             for vault_id, password in payload["vault"])
-
-        def reveal(value: Any) -> Any:
-            if not isinstance(value, VaultTagged):
-                return value
-            if not vault_secrets:
-                raise TemplateError("a !vault value needs a vault password "
-                                    "(--vault-password-file or RUNBOOK_VAULT_PASSWORD)")
-            return vault.decrypt_value(value, vault_secrets, registry)
+        reveal = self.revealer(payload["vault"], vault_secrets, registry)
 
         def vault_file(text: str, path: Path) -> str:
             return vault.decrypt_file_text(text, vault_secrets, registry)
