@@ -32,7 +32,7 @@ include_vars fails: one connection per host serves the whole run.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from runbook_engine.connection.base import Connection
@@ -234,38 +234,25 @@ def host_connection_vars(
 ) -> dict[str, Any]:
     """`connection_vars` for `host`, with templates in them rendered, as Ansible does
     (`ansible_user: "{{ deploy_user }}"`), from the host's inventory variables, the extra
-    vars and the inventory's magic variables. Play and task variables are not there: one
-    connection per host serves the whole run."""
+    vars and the inventory's magic variables, through the executor's `VarView` (so a
+    variable a template reads may be a template too, and `!vault` values are decrypted
+    when read). Play and task variables are not there: one connection per host serves
+    the whole run."""
+    from runbook_engine.executor.variables import VarView
     from runbook_engine.templating import TemplateError, is_template
 
     host_vars = inventory.host_vars(host)
     found = connection_vars(host_vars, overrides, reveal)
     templated = [name for name, value in found.items() if is_template(value)]
     if templated:
-        context = _Revealing({**host_vars, **extra_vars, **inventory.magic_vars(host)}, reveal)
+        view = VarView(templar, [(inventory.magic_vars(host), False), (extra_vars, True),
+                                 (host_vars, True)], reveal)
         for name in templated:
             try:
-                found[name] = templar.render(found[name], context)
+                found[name] = view[name]
             except TemplateError as exc:
                 raise ConnectionVarError(f"host {host}: {name}: {exc}", (name,)) from None
     return found
-
-
-class _Revealing(Mapping[str, Any]):
-    """Variables whose `!vault` values are decrypted when a template reads them."""
-
-    def __init__(self, values: Mapping[str, Any], reveal: Callable[[Any], Any]) -> None:
-        self._values = values
-        self._reveal = reveal
-
-    def __getitem__(self, name: str) -> Any:
-        return self._reveal(self._values[name])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
 
 
 def command_line_overrides(extra_vars: Mapping[str, Any]) -> dict[str, Any]:

@@ -103,3 +103,24 @@ def test_jump_host_forms() -> None:
     assert JumpHost.parse_all("none") == JumpHost.parse_all(None) == ()
     with pytest.raises(ValueError, match="jump host 'b:x': port 'x' is not a number"):
         JumpHost.parse_all("a,b:x")
+
+
+def test_templated_connection_variables_render_through_other_templates(tmp_path) -> None:
+    from runbook_engine.connection.factory import host_connection_vars
+    from runbook_engine.inventory import load_inventory
+    from runbook_engine.templating import Templar
+
+    inv = tmp_path / "inv.yml"
+    inv.write_text(
+        "all:\n"
+        "  vars:\n"
+        "    team: ops\n"
+        "    deploy_user: '{{ team }}-deploy'\n"
+        "  hosts:\n"
+        "    web1:\n"
+        "      ansible_user: '{{ deploy_user }}'\n"
+        "      ansible_host: '{{ inventory_hostname }}.{{ domain }}'\n")
+    found = host_connection_vars(load_inventory([str(inv)]), "web1", {}, lambda v: v,
+                                 Templar(), {"domain": "example.net"})
+    assert found["ansible_user"] == "ops-deploy"
+    assert found["ansible_host"] == "web1.example.net"
