@@ -101,7 +101,8 @@ def _text(host_vars: Mapping[str, Any], names: tuple[str, ...], where: str) -> s
         kind = ("true or false" if isinstance(value, bool) else
                 "a mapping" if isinstance(value, Mapping) else
                 "a list" if isinstance(value, list | tuple | set) else type(value).__name__)
-        shown = "" if name in PASSWORD_VARS else f" ({value!r})"  # never print a secret
+        secret = name in PASSWORD_VARS or name in _SSH_ARGS  # a ProxyCommand's password
+        shown = "" if secret else f" ({value!r})"
         raise ConnectionVarError(
             f"{where}: {name} must be text, got {kind}{shown}", names,
             hint=f'quote it: in YAML, {name}: no is false, {name}: "no" is text'
@@ -134,8 +135,9 @@ def _ssh_options(args: str, where: str) -> dict[str, str]:
     try:
         words = shlex.split(args)
     except ValueError as exc:
-        raise ConnectionVarError(f"{where}: cannot parse ssh args {args!r}: {exc}",
-                                 _SSH_ARGS) from None
+        # Not the args themselves: a ProxyCommand may carry a password (rendered from a
+        # vaulted variable); the error's position points at them.
+        raise ConnectionVarError(f"{where}: cannot parse ssh args: {exc}", _SSH_ARGS) from None
     options: dict[str, str] = {}
     flags = {"-J": "proxyjump", "-i": "identityfile", "-p": "port", "-l": "user"}
     i = 0

@@ -124,3 +124,14 @@ def test_templated_connection_variables_render_through_other_templates(tmp_path)
                                  Templar(), {"domain": "example.net"})
     assert found["ansible_user"] == "ops-deploy"
     assert found["ansible_host"] == "web1.example.net"
+
+
+def test_ssh_args_that_do_not_parse_are_not_echoed() -> None:
+    args = '-o ProxyCommand="sshpass -p s3cret-Wombat ssh -W %h:%p jump'  # unclosed quote
+    with pytest.raises(InputError) as bad:
+        ssh_settings("web1", {"ansible_ssh_common_args": args})
+    assert bad.value.message == "host web1: cannot parse ssh args: No closing quotation"
+    with pytest.raises(InputError) as listed:
+        ssh_settings("web1", {"ansible_ssh_extra_args": ["-o", "ProxyCommand=s3cret-Wombat"]})
+    assert "ansible_ssh_extra_args must be text, got a list" in listed.value.message
+    assert "s3cret" not in bad.value.render() + listed.value.render()
