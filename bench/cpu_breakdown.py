@@ -108,12 +108,9 @@ def main(argv: list[str]) -> int:
             marks["run_end"] = _cpu()
 
     runner.PlaybookRunner.run = timed_run  # type: ignore[method-assign]
-    import gc
+    from runbook_engine.cli import set_up_collector
 
-    from runbook_engine.cli import _LOAD_THEN_RUN
-
-    if argv[:1] and argv[0] in _LOAD_THEN_RUN:
-        gc.disable()  # as the `runbook` command (cli.entry) does
+    set_up_collector(argv)  # as the `runbook` command (cli.entry) does
     try:
         rc = runbook_main(argv)
     except SystemExit as exc:

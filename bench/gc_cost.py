@@ -34,9 +34,7 @@ def main(argv: list[str]) -> int:
     gc.callbacks.append(_timed)
     from runbook_engine import cli
 
-    gc.freeze()  # as `cli.entry` does
-    if argv[:1] and argv[0] in cli._LOAD_THEN_RUN:
-        gc.disable()
+    cli.set_up_collector(argv)  # as the `runbook` command (cli.entry) does
     try:
         return cli.main(argv)
     finally:
