@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from runbook_engine.connection.paramiko_loader import paramiko  # isort: skip
 from paramiko.hostkeys import HostKeyEntry
@@ -249,9 +249,23 @@ _CIPHERS = (
 )
 
 
+class _ZeroPaddingForAead(paramiko.Packetizer):
+    """Pads packets sent with an AEAD cipher with zeros, as paramiko already does for the
+    CTR ciphers (RFC 4344): in a counter mode no two packets share keystream, so random
+    padding protects nothing. paramiko pads AES-GCM packets with `os.urandom`, a system
+    call per packet sent, and with other hosts busy each call's GIL release can cost a
+    thread switch (~6% of the worker threads' switches at 50 hosts)."""
+
+    def set_outbound_cipher(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("aead"):  # paramiko passes it by name; if not, packets stay random
+            kwargs["sdctr"] = True
+        super().set_outbound_cipher(*args, **kwargs)
+
+
 def _transport(*args: object, **kwargs: object) -> paramiko.Transport:
     transport = paramiko.Transport(*args, **kwargs)  # type: ignore[arg-type]
     transport._preferred_ciphers = _CIPHERS
+    transport.packetizer.__class__ = _ZeroPaddingForAead  # a method more, no new state
     return transport
 
 

@@ -38,6 +38,7 @@ from pydantic import BeforeValidator
 
 from runbook_engine.errors import ModuleFailure
 from runbook_engine.loader.yaml_source import OctalInt
+from runbook_engine.modules import tokens
 from runbook_engine.modules.base import TaskContext
 
 _MISSING = "@@RB_MISSING@@"
@@ -170,7 +171,7 @@ def read_file(ctx: TaskContext, path: str) -> bytes | None:
 
 def read_file_and_stat(ctx: TaskContext, path: str) -> tuple[dict[str, Any] | None, bytes | None]:
     """(stat following links, content) in one round trip; (None, None) if nothing is there."""
-    separator = f"@@RB_CONTENT_{secrets.token_hex(8)}@@"
+    separator = f"@@RB_CONTENT_{tokens.token_hex(8)}@@"
     p = shlex.quote(path)
     script = (
         f"( {stat_script(path, follow=True)}\n) || exit 1\n"
@@ -410,7 +411,7 @@ def write_script(
         f"p={shlex.quote(path)}",
         f"mkdir -p -- {shlex.quote(directory or '/')} || exit 1" if parents else "",
         'if [ -L "$p" ]; then p=$(readlink -f -- "$p") || exit 1; fi' if follow else "",
-        f't="${{p%/*}}/.rb.{secrets.token_hex(6)}.rbtmp"',
+        f't="${{p%/*}}/.rb.{tokens.token_hex(6)}.rbtmp"',
         f'if [ -d "$p" ]; then {skip}exit 21',
         # Not rewritten (same content, or kept): the attributes may still need setting.
         f'elif [ -f "$p" ] && [ "$(sha256sum < "$p")" = "{digest}  -" ]; then {skip}:',

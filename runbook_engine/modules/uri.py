@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import shlex
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -17,6 +16,7 @@ from urllib.parse import urlencode
 from pydantic import BeforeValidator, Field, field_validator
 
 from runbook_engine.errors import ModuleFailure
+from runbook_engine.modules import tokens
 from runbook_engine.modules.base import ModuleArgs, Result, TaskContext
 
 _METHOD = re.compile(r"^[A-Z]+$")
@@ -223,7 +223,7 @@ def _header_facts(raw: str) -> dict[str, Any]:
 def run(ctx: TaskContext, args: Args) -> Result:
     if ctx.check_mode and args.method not in _READ_ONLY:
         return Result(skipped=True, msg=f"check mode: a {args.method} request was not sent")
-    marker = f"\n--rb-{secrets.token_hex(8)}--\n"
+    marker = f"\n--rb-{tokens.token_hex(8)}--\n"
     config = config_bytes(_request_lines(args, marker))
     done = ctx.run(_guard(args) + curl_command(), stdin=config)
     if done.rc == 0 and done.stdout.startswith("SKIP-"):

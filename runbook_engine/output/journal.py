@@ -139,6 +139,9 @@ class JournalSink:
         row_id = self._open_rows.pop(key, None) or self._start_row(event, task_id)
         result = self.secrets.mask(data.get("result"))
         status = str(data.get("status", "ok"))
+        if not _saves_vars(data):  # one UPDATE: committed on its own
+            self._finish_row(event, row_id, result, status)
+            return
         with self.store.transaction():  # the result and what it registered: one commit
             self._finish_row(event, row_id, result, status)
 
@@ -159,13 +162,12 @@ class JournalSink:
             rescued=bool(data.get("rescued")),
             duration=data.get("duration"),
         )
-        registered = data.get("registered")
-        if registered and "register_value" in data:
+        if _registers(data):
             self.store.save_vars(self.run_id, event.host, "registered",
-                                 {registered: self.secrets.mask(data["register_value"])})
-        facts = data.get("facts")
-        if facts:
-            self.store.save_vars(self.run_id, event.host, "fact", self.secrets.mask(dict(facts)))
+                                 {data["registered"]: self.secrets.mask(data["register_value"])})
+        if data.get("facts"):
+            self.store.save_vars(self.run_id, event.host, "fact",
+                                 self.secrets.mask(dict(data["facts"])))
 
     def _on_run_end(self, event: Event) -> None:
         if not self.run_id:
@@ -175,6 +177,15 @@ class JournalSink:
             stats=event.data.get("stats") or {},
         )
         self._ended = True
+
+
+def _registers(data: dict[str, Any]) -> bool:
+    return bool(data.get("registered")) and "register_value" in data
+
+
+def _saves_vars(data: dict[str, Any]) -> bool:
+    """Whether a result has variables to save with it (for resume)."""
+    return _registers(data) or bool(data.get("facts"))
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -43,6 +43,10 @@ class Database:
     def _begin(self) -> None:
         raise NotImplementedError
 
+    def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        """Execute one INSERT; returns the new row's `id`."""
+        raise NotImplementedError
+
     # -- shared by both backends ------------------------------------------------------
     def _raw_execute(self, sql: str, params: Sequence[Any]) -> tuple[list[dict[str, Any]], int]:
         cursor = self._cursor(sql, params)
@@ -71,6 +75,11 @@ class Database:
         """Run a statement; returns the number of rows it touched."""
         with self._lock:
             return self._raw_execute(sql, _adapt(params))[1]
+
+    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an INSERT of one row into a table with an `id` key; returns that id."""
+        with self._lock:
+            return self._insert(sql, _adapt(params))
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
@@ -145,6 +154,13 @@ class SqliteDatabase(Database):
         # IMMEDIATE takes the write lock up front: no deadlock when a reader upgrades.
         self._conn.execute("BEGIN IMMEDIATE")
 
+    def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        # lastrowid, not RETURNING: a RETURNING row is fetched by a second step of the
+        # statement, and every step releases the GIL (a thread switch when hosts are busy).
+        row_id = self._cursor(sql, params).lastrowid
+        assert row_id is not None
+        return int(row_id)
+
 
 class PostgresDatabase(Database):
     dialect = "postgresql"
@@ -172,6 +188,9 @@ class PostgresDatabase(Database):
 
     def _begin(self) -> None:
         self._conn.execute("BEGIN")
+
+    def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        return int(self._cursor(f"{sql} RETURNING id", params).fetchone()[0])
 
 
 def _first_line(exc: Exception) -> str:

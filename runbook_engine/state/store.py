@@ -289,18 +289,16 @@ class Store:
         insert = (
             "INSERT INTO task_results (run_id, host, play, task_id, task_name, module,"
             " position, handler, status, attempt, rerun_after_crash, started_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)"
         )
         values = (run_id, host, play, task_id, task_name, module, position, handler)
         if attempt:  # one statement, committed on its own
-            rows = self.db.query(insert, (*values, attempt, rerun_after_crash, time.time()))
-            return int(rows[0]["id"])
+            return self.db.insert(insert, (*values, attempt, rerun_after_crash, time.time()))
         with self.db.transaction():
             earlier = self.db.query(
                 "SELECT COUNT(*) AS n FROM task_results WHERE run_id = ? AND host = ?"
                 " AND task_id = ?", (run_id, host, task_id))[0]["n"]
-            rows = self.db.query(insert, (*values, earlier + 1, rerun_after_crash, time.time()))
-        return int(rows[0]["id"])
+            return self.db.insert(insert, (*values, earlier + 1, rerun_after_crash, time.time()))
 
     def task_finished(
         self, row_id: int, *, status: str, changed: bool = False, rc: int | None = None,

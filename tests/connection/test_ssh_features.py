@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -246,3 +247,30 @@ def test_ssh_config_match_exec_runs_its_command(
                               "ansible_ssh_private_key_file")
     assert _user_on("web-exec", host_vars) == host.user
     assert ran.exists()
+
+
+def test_aes_gcm_is_chosen_and_its_packets_need_no_random_padding(
+    ssh_hosts: list[SSHHost], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = ssh_hosts[0]
+    conn = connection_for(host.name, host.inventory_vars())
+    try:
+        conn.run("true")  # connected: keys exchanged, the shell started
+        transport = conn._transport  # type: ignore[attr-defined]
+        assert transport.local_cipher == "aes128-gcm@openssh.com"
+        calls: list[int] = []
+        real_urandom = os.urandom
+
+        def counting_urandom(n: int) -> bytes:
+            calls.append(n)
+            return real_urandom(n)
+
+        monkeypatch.setattr(os, "urandom", counting_urandom)
+        results = [conn.run(f"echo {i}; echo err{i} >&2") for i in range(20)]
+        data = conn.run("cat", stdin=b"x" * 100_000)  # many packets, in full
+    finally:
+        conn.close()
+    assert [(r.rc, r.stdout, r.stderr) for r in results] == [
+        (0, f"{i}\n", f"err{i}\n") for i in range(20)]
+    assert (data.rc, len(data.stdout)) == (0, 100_000)
+    assert calls == []  # sshd accepted every zero-padded packet, and none asked the kernel
