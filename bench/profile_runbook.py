@@ -4,6 +4,7 @@
 
 `breakdown` (default, CPU by phase, sink and module), `gc` (time in the cyclic garbage
 collector) and `cprofile` (every thread, on per-thread CPU clocks) need nothing;
+`switches` (context switches by thread kind and cause, bench/switches.py) needs perf;
 pyinstrument or py-spy must be installed into .venv by hand (not project dependencies).
 Writes the profile next to the results (bench/results/profile-*.{txt,svg}).
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import tools
+from bench import switches, tools
 from bench.fixtures import make_cert, make_targets, prepare
 from bench.run import RESULTS
 from bench.verify import verify
@@ -32,8 +33,8 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--hosts", type=int, default=10)
     p.add_argument("--rerun", action="store_true", help="profile the idempotent re-run")
-    p.add_argument("--tool", choices=("breakdown", "gc", "cprofile", "pyinstrument", "py-spy"),
-                   default="breakdown")
+    p.add_argument("--tool", default="breakdown",
+                   choices=("breakdown", "gc", "cprofile", "switches", "pyinstrument", "py-spy"))
     args = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="runbook-profile-"))
     cert = make_cert(work)
@@ -58,6 +59,12 @@ def main(argv: list[str]) -> int:
             script = Path(__file__).resolve().parent / "cprofile_threads.py"
             argv2 = [sys.executable, str(script), *inv.argv[1:]]
             inv.env["CPROF_OUT"] = str(out)
+        elif args.tool == "switches":
+            if shutil.which("perf") is None:
+                raise SystemExit("--tool switches needs perf (apt-get install linux-perf)")
+            data = RESULTS / f"switches-{args.hosts}-{stamp}.data"
+            out = RESULTS / f"switches-{args.hosts}-{stamp}.txt"
+            argv2 = [*switches.record_argv(data), *inv.argv]
         elif args.tool == "pyinstrument":
             out = RESULTS / f"profile-{args.hosts}-{stamp}.txt"
             argv2 = [str(bin_ / "pyinstrument"), "-o", str(out), "--show-all", *inv.argv]
@@ -72,6 +79,11 @@ def main(argv: list[str]) -> int:
         if args.tool in ("breakdown", "gc"):
             out.write_text(done.stderr)
             print(done.stderr)
+        if args.tool == "switches":
+            text = switches.main_report(data)
+            out.write_text(text + "\n")
+            print(text)
+            data.unlink()
         errors = verify(targets, "runbook", cert)
         print("verify:", "ok" if not errors else errors[:3])
     finally:
