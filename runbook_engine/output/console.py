@@ -1,8 +1,10 @@
 """The human face of a run: Ansible-like lines, a live progress line on a terminal, a recap.
 
 Lines are built as (text, style) segments. Without a terminal they are joined and written
-as plain text (no rich object per line: 50 hosts x 10 tasks must stay cheap); with colour
-or progress they go through one rich Console, and the progress line is a rich Live display.
+as plain text (no rich object per line: 50 hosts x 10 tasks must stay cheap), hosts'
+results in batches at most 0.2 s old (`paced.PacedWriter`) and everything else at once;
+with colour or progress they go through one rich Console, and the progress line is a rich
+Live display.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, TextIO
 from runbook_engine.errors import ExitCode
 from runbook_engine.events import Event
 from runbook_engine.modules.base import Result
+from runbook_engine.output.paced import PacedWriter
 
 Segment = tuple[str, str]  # (text, rich style; "" for none)
 
@@ -116,18 +119,24 @@ class ConsoleSink:
         self._task_module = ""
         self._hosts_done: set[str] = set()
         self._closed = False
+        # Plain text for a pipe or a file; a terminal gets every line at once.
+        self._paced = PacedWriter(self.stream) if self._console is None and not tty else None
 
     # -- event dispatch ------------------------------------------------------------
     def handle(self, event: Event) -> None:
         handler = getattr(self, f"_on_{event.kind}", None)
         if handler is not None:
             handler(event)
+            if self._paced is not None and event.kind != "host_result":
+                self._paced.flush()  # banners, warnings and the recap: not a moment late
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self._stop_progress()
+        if self._paced is not None:
+            self._paced.close()
         self.stream.flush()
 
     # -- events --------------------------------------------------------------------
@@ -259,7 +268,7 @@ class ConsoleSink:
     # -- writing -------------------------------------------------------------------
     def _line(self, segments: list[Segment]) -> None:
         if self._console is None:
-            self.stream.write("".join(text for text, _ in segments) + "\n")
+            (self._paced or self.stream).write("".join(text for text, _ in segments) + "\n")
             return
         from rich.text import Text
 

@@ -211,3 +211,74 @@ def test_debug_messages_show_without_verbose() -> None:
         "    line two",
         "skipped: [h2]",
     ]
+
+
+def test_a_pipe_gets_a_hosts_result_while_another_host_still_works(tmp_path) -> None:
+    """Python buffers 8 KiB for a pipe: without pacing, a CI log would show the quick
+    host's line only when the slow host is done too."""
+    import os
+    import queue
+    import subprocess
+    import sys
+    import threading
+
+    release = tmp_path / "release"
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n"
+        "    quick: {ansible_connection: local, wait_for: ''}\n"
+        f"    slow: {{ansible_connection: local, wait_for: '{release}'}}\n")
+    playbook = tmp_path / "site.yml"
+    playbook.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - name: wait\n"
+        "      shell: 'while [ -n \"{{ wait_for }}\" ] && [ ! -e \"{{ wait_for }}\" ]; do"
+        " sleep 0.05; done'\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook_engine", "run", str(playbook), "-i", str(inventory),
+         "--no-journal"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        cwd=tmp_path)
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or []])
+    reader.start()
+    seen: list[str] = []
+    try:
+        while not seen or not seen[-1].startswith("changed: [quick]"):
+            seen.append(lines.get(timeout=30))  # Empty: the line is still held back
+        assert proc.poll() is None  # the slow host is still waiting for `release`
+    finally:
+        release.touch()
+        proc.wait(timeout=60)
+        reader.join()
+    out = "".join(seen) + "".join(lines.queue)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    assert "changed: [slow]" in out
+
+
+def test_paced_text_is_written_in_order_within_the_pace_or_at_a_flush() -> None:
+    import threading
+
+    from runbook_engine.output.paced import PacedWriter
+
+    class Recording(io.StringIO):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes = 0
+            self.written = threading.Event()
+
+        def write(self, text: str) -> int:
+            self.writes += 1
+            self.written.set()
+            return super().write(text)
+
+    stream = Recording()
+    writer = PacedWriter(stream, every=0.05)
+    for i in range(100):
+        writer.write(f"line {i}\n")
+    assert stream.written.wait(10)  # the pace alone writes them: nobody flushed
+    writer.write("after\n")
+    writer.flush()
+    writer.close()
+    assert stream.getvalue() == "".join(f"line {i}\n" for i in range(100)) + "after\n"
+    assert stream.writes <= 3  # in batches, not a call per line
