@@ -38,6 +38,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _children_switches() -> int:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_nvcsw + usage.ru_nivcsw
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("trees", nargs="+", help="source trees (checkouts) to compare")
@@ -49,6 +54,7 @@ def main(argv: list[str]) -> int:
     work = Path(tempfile.mkdtemp(prefix="runbook-ab-"))
     pool = HostPool()
     runs: dict[str, list[tuple[float, float]]] = {t: [] for t in trees}
+    switches: dict[str, list[int]] = {t: [] for t in trees}
     try:
         cert = make_cert(work)
         daemons = pool.start_many([f"ab{i}" for i in range(min(args.hosts, args.daemons))],
@@ -64,25 +70,43 @@ def main(argv: list[str]) -> int:
             for tree in trees:
                 prepare(targets, "runbook", cert)
                 cpu_before, start = _children_cpu(), time.perf_counter()
+                switches_before = _children_switches()
                 done = subprocess.run(inv.argv, env={**inv.env, "PYTHONPATH": tree},
                                       cwd=inv.cwd, capture_output=True, text=True)
                 wall, cpu = time.perf_counter() - start, _children_cpu() - cpu_before
+                switches[tree].append(_children_switches() - switches_before)
                 errors = verify(targets, "runbook", cert)
                 if done.returncode != 0 or errors:
                     print(f"{tree}: rc={done.returncode} {errors[:3]}\n{done.stderr[-2000:]}")
                     return 1
                 runs[tree].append((wall, cpu))
-                print(f"round {round_no} {tree}: wall {wall:.2f} s, cpu {cpu:.3f} s",
-                      flush=True)
+                print(f"round {round_no} {tree}: wall {wall:.2f} s, cpu {cpu:.3f} s, "
+                      f"{switches[tree][-1]} context switches", flush=True)
         for tree in trees:
             walls = [w for w, _ in runs[tree]]
             cpus = [c for _, c in runs[tree]]
             print(f"{tree}: median wall {statistics.median(walls):.2f} s, "
-                  f"median cpu {statistics.median(cpus):.3f} s over {len(cpus)} runs")
+                  f"median cpu {statistics.median(cpus):.3f} s, median "
+                  f"{statistics.median(switches[tree]):.0f} context switches over "
+                  f"{len(cpus)} runs")
+        print(_paired(runs, trees))
     finally:
         pool.close()
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _paired(runs: dict[str, list[tuple[float, float]]], trees: list[str]) -> str:
+    """Each tree's CPU over the first tree's, round by round. The machine's speed moves
+    within minutes; two runs side by side in one round share it, so the median of these
+    ratios is steadier than the ratio of the medians."""
+    first = runs[trees[0]]
+    lines = []
+    for tree in trees[1:]:
+        ratios = sorted(c / c0 for (_, c), (_, c0) in zip(runs[tree], first, strict=True))
+        lines.append(f"{tree} / {trees[0]}: CPU ratio per round, median "
+                     f"{statistics.median(ratios):.3f} (from {ratios[0]:.2f} to {ratios[-1]:.2f})")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
