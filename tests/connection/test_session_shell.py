@@ -202,3 +202,56 @@ def test_stdin_never_appears_on_a_command_line_on_the_host(conn: SSHConnection) 
         scanner.join()
     assert result.stdout_bytes == payload
     assert seen == []
+
+
+def test_the_reader_sleeps_once_per_reply_even_when_it_comes_in_pieces(
+    conn: SSHConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn.run("true")  # the shell is up
+    sleeps: list[int] = []
+    real_wait = session_shell._Wakeup.wait
+
+    def counting_wait(self: session_shell._Wakeup, deadline: float | None) -> None:
+        if not self._flag.is_set():
+            sleeps.append(1)
+        real_wait(self, deadline)
+
+    monkeypatch.setattr(session_shell._Wakeup, "wait", counting_wait)
+    result = conn.run("echo o1; sleep 0.1; echo e1 >&2; sleep 0.1; echo o2; sleep 0.1; exit 3")
+    assert (result.rc, result.stdout, result.stderr) == (3, "o1\no2\n", "e1\n")
+    assert len(sleeps) == 1  # woken for the whole reply, not for each of its 5 packets
+
+
+def test_output_larger_than_the_ssh_window_is_read_as_it_comes(conn: SSHConnection) -> None:
+    # paramiko's window is 2 MiB: unread, the host would stop sending before the end marker
+    result = conn.run("head -c 5000000 /dev/zero; head -c 3000000 /dev/zero >&2", timeout=60)
+    assert (result.rc, len(result.stdout_bytes), len(result.stderr_bytes)) == (
+        0, 5_000_000, 3_000_000)
+
+
+def test_wakeup_waits_for_both_end_markers_even_split_across_packets() -> None:
+    wakeup = session_shell._Wakeup()
+    wakeup.expect(b"TOKEN:7:", b"TOKEN:7\n")
+    wakeup.rearm()
+    wakeup.fed("out", b"output\nTOK")
+    wakeup.fed("out", b"EN:7:0\n")  # the marker, split in two
+    wakeup.fed("err", b"errors\n")
+    assert not wakeup._flag.is_set()
+    wakeup.fed("err", b"TOKEN:7\n")
+    assert wakeup._flag.is_set()
+    wakeup.rearm()
+    wakeup.fed("out", b"late")  # both markers in: any more data wakes the reader
+    assert wakeup._flag.is_set()
+
+
+def test_wakeup_wakes_for_a_stream_that_ends_or_much_unread_output() -> None:
+    wakeup = session_shell._Wakeup()
+    wakeup.expect(b"T:1:", b"T:1\n")
+    wakeup.rearm()
+    wakeup.fed("err", b"")  # the channel closed
+    assert wakeup._flag.is_set()
+    wakeup.rearm()
+    wakeup.fed("out", b"x" * (session_shell._Wakeup.DRAIN_AT - 1))
+    assert not wakeup._flag.is_set()
+    wakeup.fed("out", b"x")
+    assert wakeup._flag.is_set()
