@@ -33,14 +33,10 @@ from bench.verify import verify
 from tests.fixtures.sshd import HostPool
 
 
-def _children_cpu() -> float:
+def _children_usage() -> tuple[float, int]:
+    """CPU seconds and context switches of the reaped children so far."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _children_switches() -> int:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_nvcsw + usage.ru_nivcsw
+    return usage.ru_utime + usage.ru_stime, usage.ru_nvcsw + usage.ru_nivcsw
 
 
 def main(argv: list[str]) -> int:
@@ -69,12 +65,13 @@ def main(argv: list[str]) -> int:
         for round_no in range(1, args.rounds + 1):
             for tree in trees:
                 prepare(targets, "runbook", cert)
-                cpu_before, start = _children_cpu(), time.perf_counter()
-                switches_before = _children_switches()
+                (cpu_before, switches_before), start = _children_usage(), time.perf_counter()
                 done = subprocess.run(inv.argv, env={**inv.env, "PYTHONPATH": tree},
                                       cwd=inv.cwd, capture_output=True, text=True)
-                wall, cpu = time.perf_counter() - start, _children_cpu() - cpu_before
-                switches[tree].append(_children_switches() - switches_before)
+                wall = time.perf_counter() - start
+                cpu_after, switches_after = _children_usage()
+                cpu = cpu_after - cpu_before
+                switches[tree].append(switches_after - switches_before)
                 errors = verify(targets, "runbook", cert)
                 if done.returncode != 0 or errors:
                     print(f"{tree}: rc={done.returncode} {errors[:3]}\n{done.stderr[-2000:]}")

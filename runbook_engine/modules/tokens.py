@@ -13,21 +13,26 @@ import hashlib
 import itertools
 import os
 
-_state: dict[str, object] = {}
+
+class _Keyed:
+    def __init__(self) -> None:
+        self.key = os.urandom(32)
+        self.counter = itertools.count()
 
 
-def _new_key() -> None:
-    _state["key"] = os.urandom(32)
-    _state["counter"] = itertools.count()
+_current = _Keyed()
 
 
-_new_key()
-os.register_at_fork(after_in_child=_new_key)
+def _renew() -> None:
+    global _current
+    _current = _Keyed()
+
+
+os.register_at_fork(after_in_child=_renew)
 
 
 def token_hex(nbytes: int) -> str:
     """`nbytes` (1-64) of keyed hash as hex, never the same twice in a process."""
-    number = next(_state["counter"])  # type: ignore[call-overload]
-    digest = hashlib.blake2b(number.to_bytes(8, "big"), key=_state["key"],  # type: ignore[arg-type]
-                             digest_size=nbytes)
-    return digest.hexdigest()
+    keyed = _current
+    number = next(keyed.counter).to_bytes(8, "big")
+    return hashlib.blake2b(number, key=keyed.key, digest_size=nbytes).hexdigest()
