@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
             text = switches.main_report(data)
             out.write_text(text + "\n")
             print(text)
-            data.unlink()
+            data.unlink(missing_ok=True)  # perf may have failed to start (rc above)
         errors = verify(targets, "runbook", cert)
         print("verify:", "ok" if not errors else errors[:3])
     finally:

@@ -58,5 +58,5 @@ class PacedWriter:
             self._due.clear()  # before writing: text written from now on sets it again
             try:
                 self.flush()
-            except (OSError, ValueError):  # the reader went away: the next write says so
+            except (OSError, ValueError):  # the reader went away: the next flush says so
                 return
