@@ -108,9 +108,9 @@ def main(argv: list[str]) -> int:
             marks["run_end"] = _cpu()
 
     runner.PlaybookRunner.run = timed_run  # type: ignore[method-assign]
-    from runbook_engine.cli import set_up_collector
+    from runbook_engine.cli import set_up_process
 
-    set_up_collector(argv)  # as the `runbook` command (cli.entry) does
+    set_up_process(argv)  # as the `runbook` command (cli.entry) does
     try:
         rc = runbook_main(argv)
     except SystemExit as exc:

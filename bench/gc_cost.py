@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     gc.callbacks.append(_timed)
     from runbook_engine import cli
 
-    cli.set_up_collector(argv)  # as the `runbook` command (cli.entry) does
+    cli.set_up_process(argv)  # as the `runbook` command (cli.entry) does
     try:
         return cli.main(argv)
     finally:

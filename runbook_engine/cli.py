@@ -78,14 +78,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 _LOAD_THEN_RUN = frozenset({"run", "retry", "resume"})
 
 
-def set_up_collector(argv: Sequence[str]) -> None:
-    """The garbage collector as the `runbook` command runs with it (bench/ tools that
-    call `main()` in-process use this too, to measure the same thing)."""
+def set_up_process(argv: Sequence[str]) -> None:
+    """The process as the `runbook` command runs in it (bench/ tools that call `main()`
+    in-process use this too, to measure the same thing). Library users and tests that
+    import runbook_engine keep their process as it is."""
+    _set_up_collector(argv)
+    _without_pydantic_plugins()
+
+
+def _set_up_collector(argv: Sequence[str]) -> None:
     import gc
 
     gc.freeze()  # what start-up allocated is never garbage: stop scanning it
     if argv[:1] and argv[0] in _LOAD_THEN_RUN:
         gc.disable()
+
+
+def _without_pydantic_plugins() -> None:
+    """pydantic looks for plugins (the `pydantic` entry-point group) when it builds its
+    first model: it imports importlib.metadata (email, zipfile, csv...) and reads the
+    metadata of every installed distribution, ~40 ms of every start. Plugins observe an
+    application's own models (logfire, say); runbook's models only check its input, so
+    the `runbook` command tells pydantic there are none. (pydantic imports this module
+    in one place, `plugin/_schema_validator.py`, for `get_plugins` alone.)"""
+    if "pydantic.plugin._loader" in sys.modules:
+        return
+    import types
+
+    loader = types.ModuleType("pydantic.plugin._loader", "runbook: no pydantic plugins")
+    loader.get_plugins = tuple  # type: ignore[attr-defined]  # get_plugins() -> ()
+    sys.modules[loader.__name__] = loader
 
 
 def entry() -> None:
@@ -94,7 +116,7 @@ def entry() -> None:
     letting the interpreter free its whole heap one object at a time costs ~0.5 s."""
     import os
 
-    set_up_collector(sys.argv[1:])
+    set_up_process(sys.argv[1:])
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

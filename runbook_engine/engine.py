@@ -27,6 +27,8 @@ from runbook_engine.templating import Templar, TemplateError
 
 @dataclass
 class RunRequest:
+    """What the command line asks of a run (before anything is loaded)."""
+
     playbook: Path
     inventories: list[str] = field(default_factory=list)
     extra_vars: list[str] = field(default_factory=list)  # -e values as typed
@@ -142,6 +144,8 @@ class _VaultAccess:
 
 @dataclass
 class Prepared:
+    """A playbook, inventory and variables loaded and checked: ready to run."""
+
     request: RunRequest
     playbook: Playbook
     inventory: Any

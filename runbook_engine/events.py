@@ -30,6 +30,8 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """One thing that happened in a run (kinds and payloads: module docstring)."""
+
     kind: str
     seq: int
     time: float

@@ -187,6 +187,8 @@ def _coerce(spec: ParamSpec, value: Any) -> Any:
 # -- resolving the values of one run ----------------------------------------------------
 @dataclass(slots=True)
 class ResolvedParams:
+    """The values of a run's parameters, and which of them are secret."""
+
     values: dict[str, Any]
     secret_names: set[str] = field(default_factory=set)
 

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 from runbook_engine import __version__
 from runbook_engine.loader.yaml_source import OctalInt, load_yaml_text
@@ -85,3 +86,46 @@ def test_a_named_command_sets_up_only_itself_and_help_still_lists_every_command(
                           capture_output=True, text=True)
     assert typo.returncode == 2 and "invalid choice: 'rnu'" in typo.stderr
     assert "'run'" in typo.stderr  # the choices are all listed
+
+
+def _modules_imported_by(
+    argv: list[str], cwd: Path
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    proc = subprocess.run([sys.executable, "-X", "importtime", *argv], cwd=cwd,
+                          capture_output=True, text=True)
+    names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+             if line.startswith("import time:") and "|" in line}
+    return proc, names
+
+
+def test_a_run_starts_without_reading_package_metadata(tmp_path):
+    # pydantic looks for plugins when it builds its first model, through importlib.metadata
+    # (email, zipfile, csv) and every installed package's metadata: the `runbook` command
+    # tells it there are none (cli._without_pydantic_plugins). The models still check.
+    (tmp_path / "play.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                       "    - debug:\n        msg: checked\n")
+    (tmp_path / "inv.yml").write_text("all:\n  hosts:\n    localhost:\n"
+                                      "      ansible_connection: local\n")
+    proc, imported = _modules_imported_by(
+        ["-m", "runbook_engine", "run", "play.yml", "-i", "inv.yml", "--no-journal"], tmp_path)
+    assert proc.returncode == 0 and "checked" in proc.stdout
+    assert "pydantic" in imported and "importlib.metadata" not in imported
+    (tmp_path / "bad.yml").write_text("- hosts: all\n  tasks:\n    - copy:\n"
+                                      "        dest: /tmp/x\n        contentt: x\n")
+    bad, _ = _modules_imported_by(["-m", "runbook_engine", "run", "bad.yml", "-i", "inv.yml"],
+                                  tmp_path)
+    assert bad.returncode == 2 and "bad.yml:5:9" in bad.stderr and "'contentt'" in bad.stderr
+
+
+def test_paramiko_loads_without_invoke_or_package_metadata_and_knows_its_version():
+    code = ("import sys\n"
+            "from runbook_engine.connection.paramiko_loader import paramiko\n"
+            "print(sorted(m for m in ('invoke', 'importlib.metadata') if m in sys.modules))\n"
+            "import importlib.metadata\n"
+            "print(paramiko.__version__ == importlib.metadata.version('paramiko'))\n"
+            "print(paramiko.Transport._CLIENT_ID)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    hidden, same_version, client_id = proc.stdout.splitlines()
+    assert hidden == "[]" and same_version == "True"
+    assert client_id.startswith("paramiko_") and client_id != "paramiko_"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -14,6 +13,8 @@ STATUSES = ("ok", "warn", "fail")
 
 @dataclass
 class CheckRow:
+    """One check's outcome on one host, for the checks report."""
+
     host: str
     task: str
     name: str
@@ -74,6 +75,8 @@ h2{font-size:1.1rem;margin:1.4rem 0 .2rem} .s{font-weight:700;text-transform:upp
 
 
 def render_html(rows: list[CheckRow], meta: dict[str, Any]) -> str:
+    import html  # only for this report; html.entities is large
+
     e = html.escape
     counts = summary(rows)
     overall = worst([r.status for r in rows])

@@ -53,6 +53,8 @@ class PlayAborted(Exception):
 
 @dataclass
 class HostState:
+    """What a run knows about one host: facts, notifications, stats, failure."""
+
     name: str
     facts: dict[str, Any] = field(default_factory=dict)
     secret_facts: set[str] = field(default_factory=set)
@@ -83,6 +85,8 @@ class HostState:
 
 @dataclass
 class RunOptions:
+    """The options of a run that the executor reads."""
+
     check: bool = False
     diff: bool = False
     forks: int = 20

@@ -25,6 +25,8 @@ NO_LOG_MSG = "the output has been hidden due to 'no_log: true' for this result"
 
 @dataclass(slots=True)
 class ItemResult:
+    """The result of a task on a host for one loop item (or the only one)."""
+
     result: Result
     item_label: Any = None  # what is shown (loop_control.label)
     has_item: bool = False

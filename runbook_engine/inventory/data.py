@@ -6,7 +6,6 @@ then applies Ansible's implicit rules (`all`, `ungrouped`) and computes group de
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,8 @@ PRIORITY_VAR = "ansible_group_priority"
 
 def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
     """A hint naming the closest choices, or '' when none is close."""
+    import difflib  # only for an error message: not on every start
+
     close = difflib.get_close_matches(word, list(choices), n=3, cutoff=cutoff)
     if not close:
         return ""
@@ -30,6 +31,8 @@ def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
 
 @dataclass(slots=True)
 class Group:
+    """An inventory group: its variables, hosts and child groups."""
+
     name: str
     position: Position | None = None
     vars: dict[str, Any] = field(default_factory=dict)
@@ -43,6 +46,8 @@ class Group:
 
 @dataclass(slots=True)
 class Host:
+    """An inventory host: its variables and the groups it is in directly."""
+
     name: str
     position: Position | None = None
     vars: dict[str, Any] = field(default_factory=dict)

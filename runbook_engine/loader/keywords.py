@@ -3,7 +3,6 @@ unknown keys refused, and each error is mapped back to the key's file:line:colum
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -130,6 +129,8 @@ PLAY_KEYWORDS = frozenset(PlayKeywords.model_fields)
 
 
 def did_you_mean(word: str, candidates: Any) -> str:
+    import difflib  # only for an error message: not on every start
+
     close = difflib.get_close_matches(str(word), list(candidates), n=3, cutoff=0.6)
     if not close:
         return ""

@@ -12,6 +12,8 @@ from runbook_engine.errors import Position
 
 @dataclass(slots=True)
 class LoopControl:
+    """A task's `loop_control`."""
+
     loop_var: str = "item"
     index_var: str | None = None
     label: str | None = None
@@ -95,6 +97,8 @@ class Task:
 
 @dataclass(eq=False, slots=True)
 class Play:
+    """One play of a playbook, as loaded and checked."""
+
     name: str
     hosts: str
     position: Position
@@ -128,6 +132,8 @@ class Play:
 
 @dataclass(eq=False, slots=True)
 class Playbook:
+    """A loaded playbook: its plays and the files it was read from."""
+
     path: Path
     plays: list[Play]
     sha256: str

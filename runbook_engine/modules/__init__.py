@@ -7,7 +7,6 @@ names resolve to `X`. Nothing is imported until a playbook uses the module, whic
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import pkgutil
 from functools import cache
@@ -49,4 +48,6 @@ def load_module(name: str) -> ModuleType:
 
 
 def suggest(name: str) -> list[str]:
+    import difflib  # only for an error message: not on every start
+
     return difflib.get_close_matches(canonical_name(name), available_modules(), n=3, cutoff=0.6)

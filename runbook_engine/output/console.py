@@ -9,7 +9,6 @@ Live display.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -347,6 +346,8 @@ def _recap_line(host: str, counts: Mapping[str, int], width: int) -> list[Segmen
 
 
 def _diff_lines(entry: Mapping[str, Any]) -> list[Segment]:
+    import difflib  # only when a diff is shown: not on every start
+
     if "prepared" in entry:
         return [(line, "") for line in str(entry["prepared"]).splitlines()]
     before = str(entry.get("before", ""))

@@ -21,6 +21,8 @@ PENDING, APPROVED, DENIED, TIMEOUT = "pending", "approved", "denied", "timeout"
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """An approval step of a run and what was decided about it."""
+
     run_id: str
     step: str
     status: str  # pending | approved | denied | timeout

@@ -24,6 +24,8 @@ DEFAULT_TTL = 60.0
 
 @dataclass(frozen=True, slots=True)
 class LockRecord:
+    """A host's lease: which run holds it, since when, until when."""
+
     host: str
     run_id: str
     playbook: str | None

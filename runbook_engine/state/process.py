@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class ProcessIdentity:
+    """A process as other processes can recognise it: controller, pid, start time."""
+
     controller: str
     pid: int
     start: str

@@ -56,6 +56,8 @@ def _loads(text: str | None, default: Any = None) -> Any:
 
 @dataclass(slots=True)
 class RunRecord:
+    """One row of the run history."""
+
     id: str
     playbook: str
     playbook_sha256: str | None
@@ -110,6 +112,8 @@ class HostProgress:
 
 @dataclass(slots=True)
 class ResumeState:
+    """Where each host of a run (and the runs it resumed) stopped."""
+
     run: RunRecord
     hosts: dict[str, HostProgress]
     chain: list[str]  # run ids, oldest first, whose results this state merges
