@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ConfigDict
-
 from runbook_engine.modules.base import ModuleArgs, Result, TaskContext
 from runbook_engine.templating import TemplateError
 
@@ -17,8 +15,6 @@ _NOT_DEFINED = "VARIABLE IS NOT DEFINED!"
 
 
 class Args(ModuleArgs):
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
-
     msg: Any = "Hello world!"
     var: str | None = None
     verbosity: int = 0

@@ -60,6 +60,8 @@ CASES: dict[str, tuple[dict[str, str], str, int, str]] = {
                                                       "  tasks:") +
                              "    - debug:\n        msg: \"{{ verison }}\"\n"},
                             "site.yml", 8, "did you mean 'version'"),
+    "debug-unknown-argument": ({"site.yml": pb("- debug:\n    msgg: hello")}, "site.yml", 6,
+                               "did you mean 'msg'"),
     "unknown-handler": ({"site.yml": pb("- command: echo x\n  notify: restart nginx")},
                         "site.yml", 5, "handler that does not exist"),
     "role-not-found": ({"site.yml": HEAD.replace("  tasks:", "  roles:\n    - nosuchrole\n"
