@@ -73,7 +73,7 @@ def _import_paramiko_alone() -> None:
     finally:
         for name in hidden:
             del sys.modules[name]
-        if getattr(importlib, "metadata", None) is metadata is not None:
+        if metadata is not None and getattr(importlib, "metadata", None) is metadata:
             del importlib.metadata  # type: ignore[attr-defined]
     paramiko.config.invoke = _InvokeOnFirstUse()  # type: ignore[attr-defined]
 
