@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -30,6 +31,16 @@ class Position:
         if self.line:
             return f"{self.file}:{self.line}:{self.column}"
         return self.file
+
+
+def did_you_mean(word: object, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """A hint naming the closest choices, or '' when none is close."""
+    import difflib  # only for an error message: not on every start
+
+    close = difflib.get_close_matches(str(word), list(choices), n=3, cutoff=cutoff)
+    if not close:
+        return ""
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
 
 
 class RunbookError(Exception):

@@ -6,7 +6,7 @@ then applies Ansible's implicit rules (`all`, `ungrouped`) and computes group de
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,16 +17,6 @@ from runbook_engine.loader.yaml_source import YamlMap
 ALL = "all"
 UNGROUPED = "ungrouped"
 PRIORITY_VAR = "ansible_group_priority"
-
-
-def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
-    """A hint naming the closest choices, or '' when none is close."""
-    import difflib  # only for an error message: not on every start
-
-    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=cutoff)
-    if not close:
-        return ""
-    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
 
 
 @dataclass(slots=True)

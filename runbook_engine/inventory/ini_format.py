@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runbook_engine.errors import InputError, Position
-from runbook_engine.inventory.data import UNGROUPED, InventoryData, did_you_mean
+from runbook_engine.errors import InputError, Position, did_you_mean
+from runbook_engine.inventory.data import UNGROUPED, InventoryData
 from runbook_engine.inventory.ranges import expand_host_range
 
 SECTION_KINDS = ("hosts", "vars", "children")

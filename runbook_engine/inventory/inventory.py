@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from runbook_engine.errors import InputError, Position
-from runbook_engine.inventory.data import ALL, Group, Host, InventoryData, did_you_mean
+from runbook_engine.errors import InputError, Position, did_you_mean
+from runbook_engine.inventory.data import ALL, Group, Host, InventoryData
 from runbook_engine.inventory.limit import limit_terms
 from runbook_engine.inventory.patterns import (
     LOCALHOST_NAMES,

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runbook_engine.errors import InputError
-from runbook_engine.inventory.data import ALL, did_you_mean
+from runbook_engine.errors import InputError, did_you_mean
+from runbook_engine.inventory.data import ALL
 from runbook_engine.inventory.inventory import Inventory
 from runbook_engine.loader.yaml_source import VaultTagged
 

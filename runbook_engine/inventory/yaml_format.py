@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from runbook_engine.errors import InputError, Position
-from runbook_engine.inventory.data import InventoryData, did_you_mean
+from runbook_engine.errors import InputError, Position, did_you_mean
+from runbook_engine.inventory.data import InventoryData
 from runbook_engine.inventory.ranges import expand_host_range
 from runbook_engine.loader.yaml_source import YamlMap, position_of
 

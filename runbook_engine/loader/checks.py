@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from runbook_engine.errors import InputError, Position
-from runbook_engine.loader.keywords import did_you_mean
+from runbook_engine.errors import InputError, Position, did_you_mean
 from runbook_engine.loader.model import Play, Playbook, Task
 from runbook_engine.loader.playbook import walk_tasks
 from runbook_engine.templating import Templar, TemplateError

@@ -7,7 +7,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from runbook_engine.errors import InputError, Position
+from runbook_engine.errors import InputError, Position, did_you_mean
 from runbook_engine.loader.yaml_source import YamlMap
 
 Scalar = str | int | float | bool
@@ -126,15 +126,6 @@ class PlayKeywords(_Strict):
 
 
 PLAY_KEYWORDS = frozenset(PlayKeywords.model_fields)
-
-
-def did_you_mean(word: str, candidates: Any) -> str:
-    import difflib  # only for an error message: not on every start
-
-    close = difflib.get_close_matches(str(word), list(candidates), n=3, cutoff=0.6)
-    if not close:
-        return ""
-    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
 
 
 def validate_keywords(

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from runbook_engine import modules as module_registry
 from runbook_engine.connection.settings import CONNECTION_VARS
-from runbook_engine.errors import InputError, Position
+from runbook_engine.errors import InputError, Position, did_you_mean
 from runbook_engine.loader.keywords import (
     INCLUDE_KEYWORDS,
     PLAY_KEYWORDS,
@@ -23,7 +23,6 @@ from runbook_engine.loader.keywords import (
     PlayKeywords,
     RoleRefSpec,
     TaskKeywords,
-    did_you_mean,
     validate_keywords,
 )
 from runbook_engine.loader.model import LoopControl, Play, Playbook, RoleContext, Task
