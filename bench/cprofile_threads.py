@@ -33,7 +33,9 @@ def main(argv: list[str]) -> int:
     threading.setprofile(_profile_this_thread)
     _profile_this_thread()
     from runbook_engine.cli import main as runbook_main
+    from runbook_engine.cli import set_up_process
 
+    set_up_process(argv)  # as the `runbook` command (cli.entry) does
     try:
         return runbook_main(argv)
     finally:

@@ -8,6 +8,7 @@ Everything stored is masked once more here (defence in depth) and outputs are si
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -139,10 +140,9 @@ class JournalSink:
         row_id = self._open_rows.pop(key, None) or self._start_row(event, task_id)
         result = self.secrets.mask(data.get("result"))
         status = str(data.get("status", "ok"))
-        if not _saves_vars(data):  # one UPDATE: committed on its own
-            self._finish_row(event, row_id, result, status)
-            return
-        with self.store.transaction():  # the result and what it registered: one commit
+        # The result and what it registered: one commit. A result alone is one UPDATE,
+        # committed on its own.
+        with self.store.transaction() if _saves_vars(data) else contextlib.nullcontext():
             self._finish_row(event, row_id, result, status)
 
     def _finish_row(self, event: Event, row_id: int, result: Any, status: str) -> None:
