@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -274,3 +277,27 @@ def test_aes_gcm_is_chosen_and_its_packets_need_no_random_padding(
         (0, f"{i}\n", f"err{i}\n") for i in range(20)]
     assert (data.rc, len(data.stdout)) == (0, 100_000)
     assert calls == []  # sshd accepted every zero-padded packet, and none asked the kernel
+
+
+def test_a_host_named_in_ascii_is_reached_without_the_idna_codec(ssh_hosts: list[SSHHost]) -> None:
+    # getaddrinfo() encodes a str name with the idna codec, whose first use imports
+    # encodings.idna, stringprep and unicodedata at every SSH run; an ASCII name or
+    # address needs no encoding and is passed as bytes (ssh._resolvable).
+    host = ssh_hosts[0]
+    code = ("import json, sys\n"
+            "from runbook_engine.connection.factory import connection_for\n"
+            "host_vars = json.loads(sys.argv[1])\n"
+            "conn = connection_for('web', host_vars)\n"
+            "result = conn.run('echo reached')\n"
+            "conn.close()\n"
+            "print(result.stdout.strip(), 'encodings.idna' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(host.inventory_vars())],
+                          capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (0, "reached False\n"), proc.stderr
+
+
+def test_a_name_outside_ascii_still_goes_through_idna() -> None:
+    from runbook_engine.connection.ssh import _resolvable
+
+    assert _resolvable("127.0.0.1") == b"127.0.0.1"
+    assert _resolvable("bücher.example") == "bücher.example"  # getaddrinfo applies IDNA
