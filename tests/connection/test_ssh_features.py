@@ -6,8 +6,10 @@ import contextlib
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -301,3 +303,44 @@ def test_a_name_outside_ascii_still_goes_through_idna() -> None:
 
     assert _resolvable("127.0.0.1") == b"127.0.0.1"
     assert _resolvable("bücher.example") == "bücher.example"  # getaddrinfo applies IDNA
+
+
+def test_connecting_starts_one_thread_the_transports(
+    ssh_hosts: list[SSHHost], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # paramiko would start a threading.Timer per connection for the handshake's time
+    # limit; ssh._Packetizer keeps a deadline instead (a thread costs ~0.25 ms of CPU).
+    started: list[str] = []
+    real_start = threading.Thread.start
+
+    def counting_start(self: threading.Thread) -> None:
+        started.append(type(self).__name__)
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    host = ssh_hosts[0]
+    conn = connection_for(host.name, host.inventory_vars())
+    try:
+        assert conn.run("echo up").stdout == "up\n"
+    finally:
+        conn.close()
+    assert started == ["Transport"]
+
+
+def test_a_handshake_that_stalls_ends_at_its_deadline() -> None:
+    from runbook_engine.connection.ssh import _transport
+
+    ours, silent_server = socket.socketpair()
+    try:
+        transport = _transport(ours)  # reads with paramiko's 0.1 s poll, like a connect
+        packetizer = transport.packetizer
+        packetizer.start_handshake(0.3)
+        began = time.monotonic()
+        with pytest.raises(EOFError):
+            packetizer.read_all(4)  # the server never answers
+        assert 0.3 <= time.monotonic() - began < 3
+        packetizer.complete_handshake()
+        assert not packetizer.handshake_timed_out()
+    finally:
+        ours.close()
+        silent_server.close()
