@@ -21,6 +21,11 @@ FREE_FORM = "cmd"
 _SKIP = "@@RB_SKIP@@"
 _WOULD_RUN = "@@RB_WOULD_RUN@@"
 
+# Printable ASCII and the whitespace shlex splits on, without quotes or backslashes:
+# such a command line splits into the same words on whitespace as with shlex.split,
+# which reads it a character at a time in Python (~0.1 ms for a typical command).
+_PLAIN_WORDS = re.compile(r"[\t\n\r\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]*")
+
 
 class CommandArgs(ModuleArgs):
     """Options every command-like module shares."""
@@ -132,8 +137,15 @@ def execute(
     )
 
 
+def split_words(command: str) -> list[str]:
+    """The words of a command line, as shlex.split (POSIX rules) gives them."""
+    if _PLAIN_WORDS.fullmatch(command):
+        return command.split()
+    return shlex.split(command)
+
+
 def run(ctx: TaskContext, args: Args) -> Result:
-    argv = list(args.argv) if args.argv else shlex.split(args.cmd or "")
+    argv = list(args.argv) if args.argv else split_words(args.cmd or "")
     if not argv:
         return Result(failed=True, msg="no command given")
     return execute(ctx, shlex.join(argv), args, shown=argv)

@@ -6,6 +6,8 @@ import shlex
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.harness import Target
 from tests.modules_files.helpers import apply, host_exists, host_read, hostile_values, listing
@@ -123,3 +125,21 @@ def test_hostile_chdir_and_creates_stay_data(target: Target) -> None:
         assert res.failed
         res = apply(target, "command", {"cmd": "true", "creates": value, "removes": value})
         assert not host_exists(target, canary), value
+
+
+_COMMAND_TEXT = st.text(st.sampled_from(
+    [" ", "\t", "\n", "\r", "\x0b", "\xa0", "a", "-", "/", "=", "#", "$", "*", ";", "|",
+     "'", '"', "\\", "é", "x"]), max_size=30)
+
+
+@given(_COMMAND_TEXT)
+def test_command_words_are_split_as_shlex_splits_them(text: str) -> None:
+    from runbook_engine.modules.command import split_words
+
+    try:
+        expected = shlex.split(text)
+    except ValueError:  # unbalanced quotes: shlex's error is the one the user sees
+        with pytest.raises(ValueError):
+            split_words(text)
+        return
+    assert split_words(text) == expected
