@@ -69,17 +69,17 @@ class Database:
     # -- public -----------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
-            return self._raw_execute(sql, _adapt(params))[0]
+            return self._raw_execute(sql, params)[0]
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run a statement; returns the number of rows it touched."""
         with self._lock:
-            return self._raw_execute(sql, _adapt(params))[1]
+            return self._raw_execute(sql, params)[1]
 
     def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run an INSERT of one row into a table with an `id` key; returns that id."""
         with self._lock:
-            return self._insert(sql, _adapt(params))
+            return self._insert(sql, params)
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
@@ -105,7 +105,8 @@ class Database:
 
 
 def _adapt(params: Sequence[Any]) -> list[Any]:
-    # Both backends store flags as INTEGER; psycopg would send a bool as boolean.
+    # Both backends store flags as INTEGER; psycopg would send a bool as boolean (sqlite3
+    # stores True as 1 itself, so SQLite statements skip this).
     return [int(p) if isinstance(p, bool) else p for p in params]
 
 
@@ -182,7 +183,7 @@ class PostgresDatabase(Database):
 
     def _cursor(self, sql: str, params: Sequence[Any]) -> Any:
         try:
-            return self._conn.execute(sql.replace("?", "%s"), params)
+            return self._conn.execute(sql.replace("?", "%s"), _adapt(params))
         except self._psycopg.errors.UniqueViolation as exc:
             raise IntegrityConflict(str(exc)) from exc
 
