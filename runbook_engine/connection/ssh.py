@@ -274,7 +274,9 @@ class _Packetizer(paramiko.Packetizer):
       timer's flag would have been seen.
     """
 
-    _handshake_deadline: float | None  # set by `_transport`; inf once the handshake is done
+    # None until the handshake starts, then its deadline; 0.0 once it is done (never
+    # again timed out, never restarted: paramiko's reading loop asks at every read).
+    _handshake_deadline: float | None
 
     def set_outbound_cipher(self, *args: Any, **kwargs: Any) -> None:
         if kwargs.get("aead"):  # paramiko passes it by name; if not, packets stay random
@@ -287,11 +289,11 @@ class _Packetizer(paramiko.Packetizer):
 
     def handshake_timed_out(self) -> bool:
         deadline = self._handshake_deadline
-        return deadline is not None and time.monotonic() > deadline
+        return bool(deadline) and time.monotonic() > deadline  # type: ignore[operator]
 
     def complete_handshake(self) -> None:
         if self._handshake_deadline is not None:
-            self._handshake_deadline = float("inf")
+            self._handshake_deadline = 0.0
 
 
 def _transport(*args: object, **kwargs: object) -> paramiko.Transport:
