@@ -289,7 +289,9 @@ class _Packetizer(paramiko.Packetizer):
 
     def handshake_timed_out(self) -> bool:
         deadline = self._handshake_deadline
-        return bool(deadline) and time.monotonic() > deadline  # type: ignore[operator]
+        if not deadline:  # not started, or done
+            return False
+        return time.monotonic() > deadline
 
     def complete_handshake(self) -> None:
         if self._handshake_deadline is not None:
