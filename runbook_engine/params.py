@@ -39,7 +39,9 @@ _PROMPT_ATTEMPTS = 3
 
 
 class ParamSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built when a playbook first declares params (while loading: one thread), not at
+    # every start.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     type: ParamType = "str"

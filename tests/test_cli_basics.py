@@ -117,6 +117,37 @@ def test_a_run_starts_without_reading_package_metadata(tmp_path):
     assert bad.returncode == 2 and "bad.yml:5:9" in bad.stderr and "'contentt'" in bad.stderr
 
 
+def test_validators_a_playbook_does_not_use_are_never_built(tmp_path):
+    # Building a pydantic validator costs 1-2 ms; the keyword models for roles and
+    # loop_control and the params model are built when a playbook first uses them.
+    (tmp_path / "plain.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                        "    - debug:\n        msg: plain\n")
+    (tmp_path / "looped.yml").write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - debug:\n        msg: '{{ x }}'\n      loop: [a, b]\n"
+        "      loop_control:\n        loop_var: x\n")
+    (tmp_path / "inv.yml").write_text("all:\n  hosts:\n    localhost:\n"
+                                      "      ansible_connection: local\n")
+    code = ("import sys\n"
+            "from pathlib import Path\n"
+            "from runbook_engine.engine import RunRequest, prepare\n"
+            "prepare(RunRequest(playbook=Path(sys.argv[1]), inventories=['inv.yml']))\n"
+            "from runbook_engine.loader.keywords import LoopControlSpec, RoleRefSpec\n"
+            "from runbook_engine.params import ParamSpec\n"
+            "print([m.__pydantic_complete__ for m in (LoopControlSpec, RoleRefSpec, ParamSpec)])\n")
+    built = {}
+    for playbook in ("plain.yml", "looped.yml"):
+        proc = subprocess.run([sys.executable, "-c", code, playbook], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        built[playbook] = proc.stdout.strip()
+    assert built == {"plain.yml": "[False, False, False]", "looped.yml": "[True, False, False]"}
+    run = subprocess.run([sys.executable, "-m", "runbook_engine", "run", "looped.yml",
+                          "-i", "inv.yml", "--no-journal"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and "a" in run.stdout and "b" in run.stdout
+
+
 def test_paramiko_loads_without_invoke_or_package_metadata_and_knows_its_version():
     code = ("import sys\n"
             "from runbook_engine.connection.paramiko_loader import paramiko\n"

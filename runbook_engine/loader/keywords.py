@@ -16,7 +16,9 @@ Condition = str | bool | list[str | bool]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    # defer_build: a model's validator is built when the loader (one thread) first uses
+    # it; a run whose playbook has no roles or loop_control never pays for theirs.
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
 
 class LoopControlSpec(_Strict):
