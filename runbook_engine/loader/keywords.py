@@ -3,7 +3,7 @@ unknown keys refused, and each error is mapped back to the key's file:line:colum
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -138,16 +138,22 @@ def validate_keywords(
     try:
         return model.model_validate(dict(data))
     except ValidationError as exc:
-        raise _first_error(exc, data, what, known or model.model_fields) from None
+        raise _first_error(exc, model, data, what, known or model.model_fields) from None
 
 
 def _first_error(
-    exc: ValidationError, data: YamlMap, what: str, known: Any
+    exc: ValidationError, model: type[BaseModel], data: YamlMap, what: str, known: Any
 ) -> InputError:
     error = exc.errors(include_url=False)[0]
     loc = error.get("loc", ())
     key = loc[0] if loc else None
     position: Position | None = data.pos(key) if key is not None else data.position
+    nested = data.get(key) if key is not None else None
+    if len(loc) == 2 and isinstance(nested, YamlMap) and error["type"] == "extra_forbidden":
+        # a key inside a keyword's own mapping: `loop_control: {lable: x}`
+        inner = str(loc[1])
+        return InputError(f"unknown {key} keyword '{inner}'", nested.pos(loc[1]) or position,
+                          did_you_mean(inner, _fields_of(model, str(key))))
     if error["type"] == "extra_forbidden":
         return InputError(f"unknown {what} keyword '{key}'", position, did_you_mean(key, known))
     if error["type"] == "missing":
@@ -157,7 +163,17 @@ def _first_error(
     if isinstance(value, YamlMap) and len(loc) > 1 and loc[1] in value:
         position = value.pos(loc[1]) or position
         path = f"{key}.{loc[1]}"
+        value = value[loc[1]]
     elif key is not None:
         position = data.value_pos(key)
     got = type(value).__name__.replace("YamlMap", "mapping").replace("YamlList", "list")
     return InputError(f"{what} keyword '{path}': {error['msg']} (got {got})", position)
+
+
+def _fields_of(model: type[BaseModel], key: str) -> Any:
+    """The field names of the model that keyword `key` of `model` holds (if it holds one)."""
+    annotation = model.model_fields[key].annotation if key in model.model_fields else None
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate.model_fields
+    return ()

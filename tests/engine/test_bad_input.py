@@ -62,6 +62,15 @@ CASES: dict[str, tuple[dict[str, str], str, int, str]] = {
                             "site.yml", 8, "did you mean 'version'"),
     "debug-unknown-argument": ({"site.yml": pb("- debug:\n    msgg: hello")}, "site.yml", 6,
                                "did you mean 'msg'"),
+    "unknown-loop-control-key": ({"site.yml": pb("- debug: msg=x\n  loop: [1]\n  loop_control:\n"
+                                                 "    lable: x")}, "site.yml", 8,
+                                 "unknown loop_control keyword 'lable'"),
+    "loop-control-key-typo-hint": ({"site.yml": pb("- debug: msg=x\n  loop: [1]\n"
+                                                   "  loop_control: {loop_vr: x}")},
+                                   "site.yml", 7, "did you mean 'loop_var'"),
+    "loop-control-wrong-type": ({"site.yml": pb("- debug: msg=x\n  loop: [1]\n  loop_control:\n"
+                                                "    label: [a, b]")}, "site.yml", 8,
+                                "'loop_control.label': Input should be a valid string (got list)"),
     "unknown-handler": ({"site.yml": pb("- command: echo x\n  notify: restart nginx")},
                         "site.yml", 5, "handler that does not exist"),
     "role-not-found": ({"site.yml": HEAD.replace("  tasks:", "  roles:\n    - nosuchrole\n"
