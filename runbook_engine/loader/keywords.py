@@ -148,17 +148,16 @@ def _first_error(
     loc = error.get("loc", ())
     key = loc[0] if loc else None
     position: Position | None = data.pos(key) if key is not None else data.position
-    nested = data.get(key) if key is not None else None
-    if len(loc) == 2 and isinstance(nested, YamlMap) and error["type"] == "extra_forbidden":
-        # a key inside a keyword's own mapping: `loop_control: {lable: x}`
-        inner = str(loc[1])
-        return InputError(f"unknown {key} keyword '{inner}'", nested.pos(loc[1]) or position,
-                          did_you_mean(inner, _fields_of(model, str(key))))
+    value = data.get(key) if key is not None else None
     if error["type"] == "extra_forbidden":
+        if len(loc) == 2 and isinstance(value, YamlMap):
+            # a key inside a keyword's own mapping: `loop_control: {lable: x}`
+            inner = str(loc[1])
+            return InputError(f"unknown {key} keyword '{inner}'", value.pos(loc[1]) or position,
+                              did_you_mean(inner, _fields_of(model, str(key))))
         return InputError(f"unknown {what} keyword '{key}'", position, did_you_mean(key, known))
     if error["type"] == "missing":
         return InputError(f"{what} is missing the required key '{key}'", data.position)
-    value = data.get(key) if key is not None else None
     path = str(key)
     if isinstance(value, YamlMap) and len(loc) > 1 and loc[1] in value:
         position = value.pos(loc[1]) or position
