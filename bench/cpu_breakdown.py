@@ -36,6 +36,8 @@ def _thread_cpu() -> dict[str, float]:
         except (OSError, ProcessLookupError):
             continue
         kind = type(t).__name__
+        if kind == "Thread":  # a pool's workers share a name up to their number
+            kind = t.name.split("_")[0].split(" ")[0].rstrip("-0123456789") or kind
         found[kind] = found.get(kind, 0.0) + cpu
     return found
 
@@ -125,6 +127,8 @@ def main(argv: list[str]) -> int:
     w(f"run, per task-host ({n}): {th * 1000 / n:.2f} ms; module calls "
       f"{sum(module_cpu.values()) * 1000 / n:.2f} ms; paramiko transport threads "
       f"{transports * 1000 / n:.2f} ms\n")
+    for name, secs in sorted(threads.items(), key=lambda kv: -kv[1]):
+        w(f"  thread {name:22} {secs * 1000 / n:6.2f} ms per task-host\n")
     for name, secs in sink_cpu.most_common():
         w(f"  sink {name:24} {secs * 1000 / n:6.2f} ms per task-host\n")
     for name, secs in module_cpu.most_common():
