@@ -7,8 +7,7 @@ Kinds and their payload (`Event.data`), in the order they occur. `play`, `task` 
                     skip_tags, check, diff, extra_vars (masked)}
 - play_start       {hosts: [..], task_count}
 - task_start       {task_id, module, position "file:line:col", hosts: [..], handler: bool}
-- host_task_start  {task_id}  (just before a task runs on a host: crash evidence; the
-                    executor then calls `EventBus.wait_durable()`)
+- host_task_start  {task_id}  (just before a task runs on a host: crash evidence)
 - host_result      {task_id, module, status: ok|changed|failed|skipped|unreachable,
                     result: Result (masked), duration, ignored, rescued,
                     item (loop label, only for loop items), registered (var name or None),
@@ -79,27 +78,10 @@ class EventBus:
                 try:
                     sink.handle(event)
                 except Exception as exc:
-                    self._drop(sink, exc)
+                    name = type(sink).__name__
+                    print(f"warning: output sink {name} failed: {exc}", file=sys.stderr)
+                    self.sinks.remove(sink)
         return event
-
-    def wait_durable(self) -> None:
-        """Return once every event emitted so far is stored by the sinks that store events
-        (`wait_durable()` on a sink). The executor calls this after `host_task_start`, so
-        the evidence of a task in flight is on disk before the task touches its host."""
-        for sink in list(self.sinks):
-            wait = getattr(sink, "wait_durable", None)
-            if wait is not None:
-                try:
-                    wait()
-                except Exception as exc:
-                    with self._lock:
-                        self._drop(sink, exc)
-
-    def _drop(self, sink: Sink, exc: Exception) -> None:
-        """Report a failed sink once and stop feeding it (the caller holds the lock)."""
-        if sink in self.sinks:
-            self.sinks.remove(sink)
-            print(f"warning: output sink {type(sink).__name__} failed: {exc}", file=sys.stderr)
 
     def close(self) -> None:
         for sink in self.sinks:

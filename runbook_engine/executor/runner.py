@@ -553,7 +553,6 @@ class PlayRun:
         self.bus.emit("host_task_start", play=self.play.name,
                       task=self._names.get(task.task_id, task.display_name),
                       host=state.name, task_id=task.task_id)
-        self.bus.wait_durable()  # the journal's "in flight" row is on disk first
         try:
             outcome = self.runner.task_executor(self, task, state, extra)
         except Exception as exc:

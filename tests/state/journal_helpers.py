@@ -38,7 +38,6 @@ def on_host(
 ) -> None:
     if start:
         bus.emit("host_task_start", play="patch", task=name, host=host, task_id=task_id)
-        bus.wait_durable()
     status = ("failed" if result.failed else "skipped" if result.skipped
               else "changed" if result.changed else "ok")
     data: dict[str, Any] = {
