@@ -16,6 +16,7 @@ import resource
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -24,21 +25,27 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _thread_cpu() -> dict[str, float]:
-    """CPU of the live threads by class (paramiko's transport threads are `Transport`).
-    Per-thread clocks: /proc's per-thread tick counts undercount short bursts badly."""
-    found: dict[str, float] = {}
+def _thread_cpu() -> dict[str, tuple[float, int, int]]:
+    """CPU and context switches (voluntary, involuntary) of the live threads by kind: the
+    class (paramiko's transport threads are `Transport`), or a plain Thread's name up to
+    its number. Per-thread clocks: /proc's per-thread tick counts undercount short bursts
+    badly; its switch counts are exact."""
+    found: dict[str, tuple[float, int, int]] = {}
     for t in threading.enumerate():
         if t.ident is None:
             continue
         try:
             cpu = time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+            status = Path(f"/proc/self/task/{t.native_id}/status").read_text()
         except (OSError, ProcessLookupError):
             continue
+        counts = dict(line.split(":\t") for line in status.splitlines() if "ctxt_switches" in line)
         kind = type(t).__name__
         if kind == "Thread":  # a pool's workers share a name up to their number
             kind = t.name.split("_")[0].split(" ")[0].rstrip("-0123456789") or kind
-        found[kind] = found.get(kind, 0.0) + cpu
+        before = found.get(kind, (0.0, 0, 0))
+        found[kind] = (before[0] + cpu, before[1] + int(counts["voluntary_ctxt_switches"]),
+                       before[2] + int(counts["nonvoluntary_ctxt_switches"]))
     return found
 
 
@@ -54,7 +61,7 @@ def main(argv: list[str]) -> int:
     calls: collections.Counter[str] = collections.Counter()
     sink_cpu: collections.Counter[str] = collections.Counter()
     marks: dict[str, float] = {}
-    threads: dict[str, float] = {}
+    threads: dict[str, tuple[float, int, int]] = {}
 
     call_module = task_runner.TaskRunner._call_module
 
@@ -120,15 +127,16 @@ def main(argv: list[str]) -> int:
     end = _cpu()
     th = marks["run_end"] - marks["run_start"]
     n = sum(calls.values()) or 1
-    transports = threads.get("Transport", 0.0)
+    transports = threads.get("Transport", (0.0, 0, 0))[0]
     w = sys.stderr.write
     w(f"CPU s: imports {imported - start:.3f} | prepare {marks['run_start'] - imported:.3f} | "
       f"run {th:.3f} | after the run {end - marks['run_end']:.3f} | total {end:.3f}\n")
     w(f"run, per task-host ({n}): {th * 1000 / n:.2f} ms; module calls "
       f"{sum(module_cpu.values()) * 1000 / n:.2f} ms; paramiko transport threads "
       f"{transports * 1000 / n:.2f} ms\n")
-    for name, secs in sorted(threads.items(), key=lambda kv: -kv[1]):
-        w(f"  thread {name:22} {secs * 1000 / n:6.2f} ms per task-host\n")
+    for name, (secs, vol, invol) in sorted(threads.items(), key=lambda kv: -kv[1][0]):
+        w(f"  thread {name:22} {secs * 1000 / n:6.2f} ms, switches {vol / n:5.1f} + "
+          f"{invol / n:4.1f} (voluntary + not) per task-host\n")
     for name, secs in sink_cpu.most_common():
         w(f"  sink {name:24} {secs * 1000 / n:6.2f} ms per task-host\n")
     for name, secs in module_cpu.most_common():
