@@ -4,8 +4,9 @@ py-spy's ptrace sampling stalls on a loaded 2-core machine).
     python bench/cpu_breakdown.py run PLAYBOOK -i INVENTORY -f N      (same argv as runbook)
 
 Prints CPU for imports, prepare, the run (module calls in worker threads, output sinks,
-paramiko transport threads, the rest) and module CPU per call. Patches the engine's
-classes at run time; the engine itself is not changed.
+paramiko transport threads, the rest), CPU and context switches per thread kind, and
+module CPU per call. Patches the engine's classes at run time; the engine itself is not
+changed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def _cpu() -> float:
@@ -25,12 +26,18 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _thread_cpu() -> dict[str, tuple[float, int, int]]:
-    """CPU and context switches (voluntary, involuntary) of the live threads by kind: the
-    class (paramiko's transport threads are `Transport`), or a plain Thread's name up to
-    its number. Per-thread clocks: /proc's per-thread tick counts undercount short bursts
-    badly; its switch counts are exact."""
-    found: dict[str, tuple[float, int, int]] = {}
+class ThreadUse(NamedTuple):
+    cpu: float = 0.0  # seconds
+    voluntary: int = 0  # context switches: the thread waited
+    involuntary: int = 0  # context switches: the thread was preempted
+
+
+def _thread_use() -> dict[str, ThreadUse]:
+    """CPU and context switches of the live threads by kind: the class (paramiko's
+    transport threads are `Transport`), or a plain Thread's name up to its number.
+    Per-thread clocks: /proc's per-thread tick counts undercount short bursts badly; its
+    switch counts are exact."""
+    found: dict[str, ThreadUse] = {}
     for t in threading.enumerate():
         if t.ident is None:
             continue
@@ -43,9 +50,10 @@ def _thread_cpu() -> dict[str, tuple[float, int, int]]:
         kind = type(t).__name__
         if kind == "Thread":  # a pool's workers share a name up to their number
             kind = t.name.split("_")[0].split(" ")[0].rstrip("-0123456789") or kind
-        before = found.get(kind, (0.0, 0, 0))
-        found[kind] = (before[0] + cpu, before[1] + int(counts["voluntary_ctxt_switches"]),
-                       before[2] + int(counts["nonvoluntary_ctxt_switches"]))
+        so_far = found.get(kind, ThreadUse())
+        found[kind] = ThreadUse(so_far.cpu + cpu,
+                                so_far.voluntary + int(counts["voluntary_ctxt_switches"]),
+                                so_far.involuntary + int(counts["nonvoluntary_ctxt_switches"]))
     return found
 
 
@@ -61,7 +69,7 @@ def main(argv: list[str]) -> int:
     calls: collections.Counter[str] = collections.Counter()
     sink_cpu: collections.Counter[str] = collections.Counter()
     marks: dict[str, float] = {}
-    threads: dict[str, tuple[float, int, int]] = {}
+    threads: dict[str, ThreadUse] = {}
 
     call_module = task_runner.TaskRunner._call_module
 
@@ -107,7 +115,7 @@ def main(argv: list[str]) -> int:
         close = self.connections.close
 
         def close_and_measure() -> None:
-            threads.update(_thread_cpu())
+            threads.update(_thread_use())
             close()
 
         self.connections.close = close_and_measure
@@ -127,16 +135,16 @@ def main(argv: list[str]) -> int:
     end = _cpu()
     th = marks["run_end"] - marks["run_start"]
     n = sum(calls.values()) or 1
-    transports = threads.get("Transport", (0.0, 0, 0))[0]
+    transports = threads.get("Transport", ThreadUse()).cpu
     w = sys.stderr.write
     w(f"CPU s: imports {imported - start:.3f} | prepare {marks['run_start'] - imported:.3f} | "
       f"run {th:.3f} | after the run {end - marks['run_end']:.3f} | total {end:.3f}\n")
     w(f"run, per task-host ({n}): {th * 1000 / n:.2f} ms; module calls "
       f"{sum(module_cpu.values()) * 1000 / n:.2f} ms; paramiko transport threads "
       f"{transports * 1000 / n:.2f} ms\n")
-    for name, (secs, vol, invol) in sorted(threads.items(), key=lambda kv: -kv[1][0]):
-        w(f"  thread {name:22} {secs * 1000 / n:6.2f} ms, switches {vol / n:5.1f} + "
-          f"{invol / n:4.1f} (voluntary + not) per task-host\n")
+    for name, use in sorted(threads.items(), key=lambda kv: -kv[1].cpu):
+        w(f"  thread {name:22} {use.cpu * 1000 / n:6.2f} ms, switches {use.voluntary / n:5.1f}"
+          f" + {use.involuntary / n:4.1f} (voluntary + not) per task-host\n")
     for name, secs in sink_cpu.most_common():
         w(f"  sink {name:24} {secs * 1000 / n:6.2f} ms per task-host\n")
     for name, secs in module_cpu.most_common():
