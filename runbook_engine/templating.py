@@ -103,7 +103,9 @@ class Templar:
             extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do"],
         )
         self._expressions: dict[str, Any] = {}
-        self._templates: dict[str, Any] = {}
+        self._templates: dict[tuple[str, bool, bool], Any] = {}
+        # Ansible's whitespace options (`template` module): variants of the same sandbox
+        self._whitespace_envs: dict[tuple[bool, bool], Any] = {(True, False): self.env}
         self._names: dict[tuple[str, bool], set[str]] = {}
         from runbook_engine import template_filters  # filters, tests, lookups
 
@@ -120,14 +122,20 @@ class Templar:
             self._expressions[source] = compiled
         return compiled._template
 
-    def _template(self, source: str) -> Any:
-        compiled = self._templates.get(source)
+    def _template(self, source: str, trim_blocks: bool = True,
+                  lstrip_blocks: bool = False) -> Any:
+        key = (source, trim_blocks, lstrip_blocks)
+        compiled = self._templates.get(key)
         if compiled is None:
+            env = self._whitespace_envs.get((trim_blocks, lstrip_blocks))
+            if env is None:
+                env = self._whitespace_envs[(trim_blocks, lstrip_blocks)] = self.env.overlay(
+                    trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks)
             try:
-                compiled = self.env.from_string(source)
+                compiled = env.from_string(source)
             except TemplateSyntaxError as exc:
                 raise TemplateError(f"template syntax: {exc.message} (line {exc.lineno})") from None
-            self._templates[source] = compiled
+            self._templates[key] = compiled
         return compiled
 
     def _context(self, template: Any, variables: Mapping[str, Any]) -> Any:
@@ -152,9 +160,12 @@ class Templar:
                 result._fail_with_undefined_error()
         return result
 
-    def render_string(self, source: str, variables: Mapping[str, Any]) -> str:
-        """Render a whole template text (the `template` module) to a string."""
-        template = self._template(source)
+    def render_string(self, source: str, variables: Mapping[str, Any], *,
+                      trim_blocks: bool = True, lstrip_blocks: bool = False) -> str:
+        """Render a whole template text (the `template` module) to a string. Variables are
+        read when the template uses them, never all copied (an unused one that cannot be
+        rendered does not matter)."""
+        template = self._template(source, trim_blocks, lstrip_blocks)
         context = self._context(template, variables)
         with _reported(_snippet(source)):
             return self.env.concat(template.root_render_func(context))  # type: ignore[attr-defined]

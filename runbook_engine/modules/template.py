@@ -13,7 +13,6 @@ from collections import ChainMap
 from datetime import datetime
 from typing import Literal
 
-from jinja2.exceptions import TemplateError as JinjaTemplateError
 from pydantic import Field
 
 from runbook_engine.errors import ModuleFailure
@@ -53,16 +52,12 @@ def render(ctx: TaskContext, args: Args) -> bytes:
         "template_run_date": datetime.now(),
         "ansible_managed": "Ansible managed",
     }
-    variables = ChainMap(extra, dict(ctx.vars))
     try:
-        if args.trim_blocks and not args.lstrip_blocks:
-            rendered = ctx.templar.render_string(text, variables)
-        else:  # Ansible's whitespace options: a variant of the same sandboxed environment
-            env = ctx.templar.env.overlay(
-                trim_blocks=args.trim_blocks, lstrip_blocks=args.lstrip_blocks
-            )
-            rendered = env.from_string(text).render(variables)
-    except (TemplateError, JinjaTemplateError) as exc:
+        rendered = ctx.templar.render_string(
+            text, ChainMap(extra, ctx.vars),
+            trim_blocks=args.trim_blocks, lstrip_blocks=args.lstrip_blocks,
+        )  # fmt: skip
+    except TemplateError as exc:
         raise ModuleFailure(f"{args.src}: {exc}") from None
     if args.newline_sequence != "\n":
         rendered = rendered.replace("\r\n", "\n").replace("\n", args.newline_sequence)

@@ -374,3 +374,41 @@ def test_play_order_keyword(write, runbook, tmp_path: Path):
     """)
     assert runbook("run", pb, "-i", inv).rc == 0
     assert log.read_text().split() == ["c", "b", "a"]
+
+
+def test_a_template_reads_only_the_variables_it_uses(write, runbook, tmp_path: Path):
+    # `web_flag` cannot be rendered on db1 (only web1 defines `only_on_web`): a template
+    # that never uses it must still render there, as in Ansible; one that uses it fails
+    # on db1 alone, naming the missing variable.
+    out = tmp_path / "out"
+    inv = write("inv.yml", """
+        all:
+          hosts:
+            web1: {ansible_connection: local, only_on_web: "yes"}
+            db1: {ansible_connection: local}
+          vars:
+            web_flag: "{{ only_on_web }}"
+    """)
+    write("templates/plain.j2", "host={{ inventory_hostname }}\n")
+    write("templates/flag.j2", "flag={{ web_flag }}\n")
+    pb = write("site.yml", f"""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - file: {{path: {out}, state: directory}}
+              run_once: true
+            - template:
+                src: plain.j2
+                dest: "{out}/plain-{{{{ inventory_hostname }}}}.txt"
+            - template:
+                src: flag.j2
+                dest: "{out}/flag-{{{{ inventory_hostname }}}}.txt"
+    """)
+    result = runbook("run", pb, "-i", inv)
+    assert result.rc == 4, result.out + result.err
+    assert (out / "plain-db1.txt").read_text() == "host=db1\n"
+    assert (out / "plain-web1.txt").read_text() == "host=web1\n"
+    assert (out / "flag-web1.txt").read_text() == "flag=yes\n"
+    assert not (out / "flag-db1.txt").exists()
+    failed = [line for line in result.out.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 1 and "[db1]" in failed[0] and "'only_on_web' is undefined" in failed[0]
