@@ -6,8 +6,9 @@
   undefined until used, so `x.y | default(1)` and `x.y is defined` work as in Ansible.
 - A string that is exactly one `{{ expression }}` renders to the expression's native value
   (a list stays a list); anything else renders to a string.
-- Compiled templates are cached by source text, and variables are handed to Jinja2 as a
-  ChainMap, never copied: rendering is on the hot path of every task on every host.
+- Compiled templates are cached by source text (and whitespace options), and variables
+  are handed to Jinja2 as a ChainMap, never copied: rendering is on the hot path of every
+  task on every host, and a variable is rendered only if a template reads it.
 """
 
 from __future__ import annotations
