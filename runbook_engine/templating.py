@@ -55,6 +55,27 @@ def _snippet(source: str) -> str:
     return repr(text)
 
 
+def _where_in(source: str, template: Any, exc: BaseException) -> str:
+    """Where a template failed: the line of a template file, or the one-line text."""
+    lines = source.splitlines()
+    if len(lines) <= 1:
+        return _snippet(source)
+    # Jinja2 compiles a template to Python named "<template>"; its debug info maps the
+    # compiled line the error was raised at back to the template's line.
+    compiled_line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            compiled_line = tb.tb_lineno
+        tb = tb.tb_next
+    if compiled_line is None:
+        return _snippet(source)
+    line = template.get_corresponding_lineno(compiled_line)
+    if not 1 <= line <= len(lines):
+        return _snippet(source)
+    return f"line {line}: {_snippet(lines[line - 1].strip())}"
+
+
 MAX_RESULT_SIZE = 10_000_000  # characters or items one operator may produce
 
 
@@ -168,8 +189,11 @@ class Templar:
         rendered does not matter)."""
         template = self._template(source, trim_blocks, lstrip_blocks)
         context = self._context(template, variables)
-        with _reported(_snippet(source)):
+        try:
             return self.env.concat(template.root_render_func(context))  # type: ignore[attr-defined]
+        except Exception as exc:
+            with _reported(_where_in(source, template, exc)):
+                raise
 
     def render(self, value: Any, variables: Mapping[str, Any]) -> Any:
         """Render strings inside any structure; non-templates are returned as they are."""

@@ -78,3 +78,14 @@ def test_whitespace_options(target: Target, tmp_path: Path) -> None:
     apply(target, "template", {**args, "lstrip_blocks": False}, variables={"x": True},
           search_paths=[tmp_path])  # fmt: skip
     assert host_read(target, dest) == b"a:\n    x: 1\n  b: 2\n"
+
+
+@pytest.mark.parametrize("lstrip_blocks", [False, True])
+def test_a_failure_names_the_templates_line(target: Target, tmp_path: Path,
+                                             lstrip_blocks: bool) -> None:
+    (tmp_path / "long.j2").write_text("# header\n" * 20 + "port={{ port }}\n" + "x=1\n" * 5)
+    args = {"src": "long.j2", "dest": f"{target.scratch}/long.conf",
+            "lstrip_blocks": lstrip_blocks}
+    with pytest.raises(ModuleFailure) as failure:
+        apply(target, "template", args, search_paths=[tmp_path])
+    assert str(failure.value) == "long.j2: 'port' is undefined in line 21: 'port={{ port }}'"
