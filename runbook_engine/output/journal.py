@@ -1,20 +1,22 @@
 """JournalSink: records a run in the state store as it happens, so it can be shown and resumed.
 
-The "task started on host" row is written (and committed) before the task's result, so a
-controller killed mid-task leaves a `running` row that the next open of the store turns
-into `interrupted`; resume reruns that task and flags it `rerun_after_crash`.
+The "task started on host" entry is written (to the run's spool file, before the task
+runs: `state/journal_spool.py`) before the task's result, so a controller killed mid-task
+leaves a `running` row that the next open of the store turns into `interrupted`; resume
+reruns that task and flags it `rerun_after_crash`.
 Everything stored is masked once more here (defence in depth) and outputs are size-capped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
+import time
 from typing import Any
 
 from runbook_engine.events import Event
 from runbook_engine.secrets import SecretRegistry
-from runbook_engine.state.store import Store
+from runbook_engine.state.journal_spool import JournalWriter
+from runbook_engine.state.store import Store, dumps
 
 DEFAULT_OUTPUT_CAP = 64 * 1024
 
@@ -54,6 +56,8 @@ class JournalSink:
         self._attempts: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         self._ended = False
+        self._writer: JournalWriter | None = None
+        self._rows = 0  # the last row's number in this run (rows are named by it)
 
     def handle(self, event: Event) -> None:
         handler = getattr(self, f"_on_{event.kind}", None)
@@ -64,8 +68,16 @@ class JournalSink:
     def close(self) -> None:
         # A run that never reached run_end (an exception in the executor) is not left running.
         if self.run_id is not None and not self._ended:
-            self.store.finish_run(self.run_id, exit_code=1, status="failed")
-            self._ended = True
+            self._end(exit_code=1, status="failed")
+
+    def _end(self, *, exit_code: int, stats: dict[str, Any] | None = None,
+             status: str | None = None) -> None:
+        """Everything journaled into the store, then the run marked ended."""
+        assert self.run_id is not None and self._writer is not None
+        self._ended = True
+        self._writer.finish()
+        self.store.finish_run(self.run_id, exit_code=exit_code, stats=stats, status=status)
+        self._writer.discard()
 
     # -- events -------------------------------------------------------------------------
     def _on_run_start(self, event: Event) -> None:
@@ -92,6 +104,7 @@ class JournalSink:
         )
         if resumed_from:
             self._earlier_runs = self.store.resume_chain(resumed_from)
+        self._writer = JournalWriter(self.store, self.run_id)
 
     def _on_play_start(self, event: Event) -> None:
         if self.run_id:
@@ -118,17 +131,19 @@ class JournalSink:
         self._open_rows[key] = self._start_row(event, task_id)
 
     def _start_row(self, event: Event, task_id: str) -> int:
-        assert self.run_id is not None
+        assert self.run_id is not None and self._writer is not None
         host = str(event.host)
         task = self._tasks.get(task_id, {})
-        return self.store.task_started(
-            self.run_id, host, task_id,
-            task_name=task.get("name") or self.secrets.mask_text(event.task or ""),
-            play=task.get("play", event.play), module=task.get("module"),
-            position=task.get("position"), handler=bool(task.get("handler")),
-            rerun_after_crash=self.store.was_interrupted(self._earlier_runs, host, task_id),
-            attempt=self._attempts.setdefault((host, task_id), 1),
-        )
+        self._rows += 1
+        self._writer.write({
+            "kind": "start", "seq": self._rows, "host": host, "task_id": task_id,
+            "task_name": task.get("name") or self.secrets.mask_text(event.task or ""),
+            "play": task.get("play", event.play), "module": task.get("module"),
+            "position": task.get("position"), "handler": bool(task.get("handler")),
+            "rerun_after_crash": self.store.was_interrupted(self._earlier_runs, host, task_id),
+            "attempt": self._attempts.setdefault((host, task_id), 1), "time": time.time(),
+        })
+        return self._rows
 
     def _on_host_result(self, event: Event) -> None:
         if not self.run_id or not event.host:
@@ -137,55 +152,41 @@ class JournalSink:
         task_id = str(data.get("task_id"))
         key = (event.host, task_id)
         # Loop items after the first (or a result without a start event) get their own row.
-        row_id = self._open_rows.pop(key, None) or self._start_row(event, task_id)
+        row = self._open_rows.pop(key, None) or self._start_row(event, task_id)
         result = self.secrets.mask(data.get("result"))
         status = str(data.get("status", "ok"))
-        # The result and what it registered: one commit. A result alone is one UPDATE,
-        # committed on its own.
-        with self.store.transaction() if _saves_vars(data) else contextlib.nullcontext():
-            self._finish_row(event, row_id, result, status)
+        assert self._writer is not None
+        # The result and what it saved for resume: one entry, so one transaction.
+        diff = getattr(result, "diff", None)
+        self._writer.write({
+            "kind": "result", "seq": row, "host": event.host, "status": status,
+            "changed": bool(getattr(result, "changed", status == "changed")),
+            "rc": getattr(result, "rc", None),
+            "msg": cap_text(getattr(result, "msg", "") or "", self.output_cap),
+            "stdout": cap_text(getattr(result, "stdout", "") or "", self.output_cap),
+            "stderr": cap_text(getattr(result, "stderr", "") or "", self.output_cap),
+            "diff": dumps(diff) if diff else None,
+            "item": _text_or_none(self.secrets.mask(data.get("item"))),
+            "ignored": bool(data.get("ignored")), "rescued": bool(data.get("rescued")),
+            "time": time.time(), "duration": data.get("duration"),
+            "vars": self._saved_vars(data), "vars_seq": time.time_ns(),
+        })
 
-    def _finish_row(self, event: Event, row_id: int, result: Any, status: str) -> None:
-        assert self.run_id is not None and event.host is not None
-        data = event.data
-        self.store.task_finished(
-            row_id,
-            status=status,
-            changed=bool(getattr(result, "changed", status == "changed")),
-            rc=getattr(result, "rc", None),
-            msg=cap_text(getattr(result, "msg", "") or "", self.output_cap),
-            stdout=cap_text(getattr(result, "stdout", "") or "", self.output_cap),
-            stderr=cap_text(getattr(result, "stderr", "") or "", self.output_cap),
-            diff=getattr(result, "diff", None),
-            item=_text_or_none(self.secrets.mask(data.get("item"))),
-            ignored=bool(data.get("ignored")),
-            rescued=bool(data.get("rescued")),
-            duration=data.get("duration"),
-        )
-        if _registers(data):
-            self.store.save_vars(self.run_id, event.host, "registered",
-                                 {data["registered"]: self.secrets.mask(data["register_value"])})
-        if data.get("facts"):
-            self.store.save_vars(self.run_id, event.host, "fact",
-                                 self.secrets.mask(dict(data["facts"])))
+    def _saved_vars(self, data: dict[str, Any]) -> list[tuple[str, str, str]]:
+        """(kind, name, value as JSON) of what a result saves for resume."""
+        saved: list[tuple[str, str, str]] = []
+        if data.get("registered") and "register_value" in data:
+            saved.append(("registered", data["registered"],
+                          dumps(self.secrets.mask(data["register_value"]))))
+        for name, value in self.secrets.mask(dict(data.get("facts") or {})).items():
+            saved.append(("fact", name, dumps(value)))
+        return saved
 
     def _on_run_end(self, event: Event) -> None:
         if not self.run_id:
             return
-        self.store.finish_run(
-            self.run_id, exit_code=int(event.data.get("exit_code", 1)),
-            stats=event.data.get("stats") or {},
-        )
-        self._ended = True
-
-
-def _registers(data: dict[str, Any]) -> bool:
-    return bool(data.get("registered")) and "register_value" in data
-
-
-def _saves_vars(data: dict[str, Any]) -> bool:
-    """Whether a result has variables to save with it (for resume)."""
-    return _registers(data) or bool(data.get("facts"))
+        self._end(exit_code=int(event.data.get("exit_code", 1)),
+                  stats=event.data.get("stats") or {})
 
 
 def _text_or_none(value: Any) -> str | None:

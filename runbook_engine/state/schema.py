@@ -106,6 +106,12 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             PRIMARY KEY (run_id, step)
         )""",
     ]),
+    # The journal names a run's rows by its own sequence number, so that replaying its
+    # spool after a crash finds them (state/journal_spool.py).
+    (2, [
+        "ALTER TABLE task_results ADD COLUMN seq BIGINT",
+        "CREATE UNIQUE INDEX task_results_seq ON task_results (run_id, seq)",
+    ]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

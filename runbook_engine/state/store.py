@@ -22,6 +22,7 @@ from typing import Any
 from runbook_engine.errors import InputError
 from runbook_engine.state.approvals import Approvals, Decision
 from runbook_engine.state.db import Database, PostgresDatabase, SqliteDatabase
+from runbook_engine.state.journal_spool import read_spool, spool_path
 from runbook_engine.state.locks import HostLocks
 from runbook_engine.state.process import current_process, current_user, is_dead
 from runbook_engine.state.schema import migrate
@@ -128,8 +129,11 @@ class ResumeState:
 
 
 class Store:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, journal_dir: Path | None = None) -> None:
+        """`journal_dir` holds runs' journal spool files (`state/journal_spool.py`); a
+        store opened without one gets each journal entry in its own transaction."""
         self.db = db
+        self.journal_dir = journal_dir
         migrate(db)
         self.locks = HostLocks(db)
         self.approvals = Approvals(db)
@@ -226,9 +230,20 @@ class Store:
             "SELECT id, controller, pid, pid_start FROM runs WHERE status = 'running'")
         dead = [r["id"] for r in rows if is_dead(r["controller"], r["pid"], r["pid_start"])]
         for run_id in dead:
+            spool = self._spool_of(run_id)
+            if spool is not None:  # what the dead controller journaled but had not folded
+                self.apply_journal(run_id, read_spool(spool))
             self.finish_run(run_id, exit_code=130, status="interrupted")
             self.locks.release(run_id)
+            if spool is not None:
+                spool.unlink(missing_ok=True)
         return dead
+
+    def _spool_of(self, run_id: str) -> Path | None:
+        if self.journal_dir is None:
+            return None
+        path = spool_path(self.journal_dir, run_id)
+        return path if path.exists() else None
 
     def get_run(self, run_id: str) -> RunRecord:
         if run_id == "last":
@@ -280,43 +295,53 @@ class Store:
         return [self._record(row) for row in self.db.query(sql, params)]
 
     # -- per host + task results --------------------------------------------------
-    def task_started(
-        self, run_id: str, host: str, task_id: str, *, task_name: str | None = None,
-        play: str | None = None, module: str | None = None, position: str | None = None,
-        handler: bool = False, rerun_after_crash: bool = False, attempt: int | None = None,
-    ) -> int:
-        """Record that a task starts on a host (committed before it runs); returns the row id.
+    def apply_journal(self, run_id: str, entries: list[dict[str, Any]]) -> None:
+        """Write journal entries of a run, in order, in one transaction.
 
-        `attempt` defaults to one more than the rows of this task on this host so far;
-        further loop items of the same attempt pass it explicitly.
+        An entry is a task starting on a host (`kind` "start": a `running` row) or its
+        result (`kind` "result": that row finished, with the variables it saved). Each
+        names its row by `seq`, unique in its run, and carries its own times, so applying
+        an entry again changes nothing: a spool folded in part before a crash is folded
+        again whole (`state/journal_spool.py`).
         """
-        insert = (
-            "INSERT INTO task_results (run_id, host, play, task_id, task_name, module,"
-            " position, handler, status, attempt, rerun_after_crash, started_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)"
-        )
-        values = (run_id, host, play, task_id, task_name, module, position, handler)
-        if attempt:  # one statement, committed on its own
-            return self.db.insert(insert, (*values, attempt, rerun_after_crash, time.time()))
         with self.db.transaction():
-            earlier = self.db.query(
-                "SELECT COUNT(*) AS n FROM task_results WHERE run_id = ? AND host = ?"
-                " AND task_id = ?", (run_id, host, task_id))[0]["n"]
-            return self.db.insert(insert, (*values, earlier + 1, rerun_after_crash, time.time()))
+            for entry in entries:
+                if entry["kind"] == "start":
+                    self._start_row(run_id, entry)
+                else:
+                    self._finish_row(run_id, entry)
 
-    def task_finished(
-        self, row_id: int, *, status: str, changed: bool = False, rc: int | None = None,
-        msg: str = "", stdout: str = "", stderr: str = "", diff: Any = None,
-        item: str | None = None, ignored: bool = False, rescued: bool = False,
-        duration: float | None = None,
-    ) -> None:
+    def _start_row(self, run_id: str, entry: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO task_results (run_id, seq, host, play, task_id, task_name, module,"
+            " position, handler, status, attempt, rerun_after_crash, started_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)"
+            " ON CONFLICT (run_id, seq) DO NOTHING",
+            (run_id, entry["seq"], entry["host"], entry.get("play"), entry["task_id"],
+             entry.get("task_name"), entry.get("module"), entry.get("position"),
+             bool(entry.get("handler")), int(entry.get("attempt") or 1),
+             bool(entry.get("rerun_after_crash")), entry["time"]),
+        )
+
+    def _finish_row(self, run_id: str, entry: dict[str, Any]) -> None:
         self.db.execute(
             "UPDATE task_results SET status = ?, changed = ?, rc = ?, msg = ?, stdout = ?,"
             " stderr = ?, diff = ?, item = ?, ignored = ?, rescued = ?, ended_at = ?,"
-            " duration = ? WHERE id = ?",
-            (status, changed, rc, msg, stdout, stderr, dumps(diff) if diff else None, item,
-             ignored, rescued, time.time(), duration, row_id),
+            " duration = ? WHERE run_id = ? AND seq = ?",
+            (entry["status"], bool(entry.get("changed")), entry.get("rc"), entry.get("msg", ""),
+             entry.get("stdout", ""), entry.get("stderr", ""), entry.get("diff"),
+             entry.get("item"), bool(entry.get("ignored")), bool(entry.get("rescued")),
+             entry["time"], entry.get("duration"), run_id, entry["seq"]),
         )
+        # Saved for resume: registered variables (kind "registered") and facts ("fact"),
+        # each value as JSON text, ordered by the time the result came.
+        for kind, name, value in entry.get("vars") or ():
+            self.db.execute(
+                "INSERT INTO host_vars (run_id, host, kind, name, value, seq)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, host, kind, name)"
+                " DO UPDATE SET value = excluded.value, seq = excluded.seq",
+                (run_id, entry["host"], kind, name, value, entry["vars_seq"]),
+            )
 
     def task_rows(self, run_id: str, host: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM task_results WHERE run_id = ?"
@@ -341,20 +366,7 @@ class Store:
             " AND task_id = ? ORDER BY id DESC LIMIT 1", (*run_ids, host, task_id))
         return bool(rows) and rows[0]["status"] == "interrupted"
 
-    # -- saved variables for resume -----------------------------------------------
-    def save_vars(self, run_id: str, host: str, kind: str, values: dict[str, Any]) -> None:
-        """Upsert registered vars (kind 'registered') or facts (kind 'fact') of a host."""
-        if not values:
-            return
-        with self.db.transaction():
-            for name, value in values.items():
-                self.db.execute(
-                    "INSERT INTO host_vars (run_id, host, kind, name, value, seq)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, host, kind, name)"
-                    " DO UPDATE SET value = excluded.value, seq = excluded.seq",
-                    (run_id, host, kind, name, dumps(value), time.time_ns()),
-                )
-
+    # -- resume -------------------------------------------------------------------
     def resume_chain(self, run_id: str) -> list[str]:
         """The run and the runs it resumed, oldest first."""
         chain: list[str] = []
@@ -414,12 +426,15 @@ def open_store(url: str | None = None) -> Store:
     """Open (and migrate) the state store named by `url`, `RUNBOOK_STATE_URL` or the default."""
     url = url or os.environ.get("RUNBOOK_STATE_URL") or ""
     if url.startswith(("postgresql://", "postgres://")):
-        return Store(PostgresDatabase(url))
+        # The spool files stay on this machine, where a dead controller can be recognised.
+        return Store(PostgresDatabase(url), journal_dir=default_sqlite_path().parent / "journal")
     if url.startswith("sqlite:///"):
-        return Store(SqliteDatabase(Path(url.removeprefix("sqlite://"))))
+        path = Path(url.removeprefix("sqlite://"))
+        return Store(SqliteDatabase(path), journal_dir=path.parent / "journal")
     if url:
         raise InputError(
             "RUNBOOK_STATE_URL must start with postgresql:// or sqlite:///",
             hint="leave it unset to use the SQLite file in the state directory",
         )
-    return Store(SqliteDatabase(default_sqlite_path()))
+    path = default_sqlite_path()
+    return Store(SqliteDatabase(path), journal_dir=path.parent / "journal")

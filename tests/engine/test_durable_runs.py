@@ -235,6 +235,7 @@ def test_secrets_absent_from_every_output_and_the_database(state_dir, write, run
     everything += shown.out + runbook("history", "--format", "json").out
     for path in state_dir.glob("state.db*"):
         everything += path.read_bytes().decode("latin-1")
+    assert not list(state_dir.glob("journal/*")), "the run's journal spool was left behind"
     with sqlite3.connect(state_dir / "state.db") as db:
         everything += "\n".join(str(row) for table in ("runs", "task_results", "host_vars")
                                 for row in db.execute(f"SELECT * FROM {table}"))
