@@ -22,7 +22,7 @@ from typing import Any
 from runbook_engine.errors import InputError
 from runbook_engine.state.approvals import Approvals, Decision
 from runbook_engine.state.db import Database, PostgresDatabase, SqliteDatabase
-from runbook_engine.state.journal_spool import read_spool, spool_path
+from runbook_engine.state.journal_spool import SPOOL_SUFFIX, read_spool, spool_path
 from runbook_engine.state.locks import HostLocks
 from runbook_engine.state.process import current_process, current_user, is_dead
 from runbook_engine.state.schema import migrate
@@ -237,7 +237,20 @@ class Store:
             self.locks.release(run_id)
             if spool is not None:
                 spool.unlink(missing_ok=True)
+        self._remove_folded_spools()
         return dead
+
+    def _remove_folded_spools(self) -> None:
+        """A controller that died after its run was marked ended, but before it removed
+        its spool, left a file the store already holds: remove it. Spools of runs this
+        store does not know (another PostgreSQL database's) are left alone."""
+        if self.journal_dir is None or not self.journal_dir.is_dir():
+            return
+        for path in self.journal_dir.glob(f"*{SPOOL_SUFFIX}"):
+            rows = self.db.query("SELECT status FROM runs WHERE id = ?",
+                                 (path.name.removesuffix(SPOOL_SUFFIX),))
+            if rows and rows[0]["status"] != "running":
+                path.unlink(missing_ok=True)
 
     def _spool_of(self, run_id: str) -> Path | None:
         if self.journal_dir is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from runbook_engine.events import EventBus
 from runbook_engine.modules.base import Result
 from runbook_engine.output.journal import JournalSink
-from runbook_engine.state import Store
+from runbook_engine.state import Store, open_store
 from runbook_engine.state.journal_spool import FOLD_INTERVAL, JournalWriter, read_spool, spool_path
 from tests.state import journal_helpers as ev
 
@@ -82,3 +82,24 @@ def test_a_sink_run_leaves_no_spool_behind(store: Store) -> None:
     assert not spool_path(store.journal_dir, "run-clean").exists()
     assert [r["status"] for r in store.task_rows("run-clean")] == ["ok"]
     assert store.get_run("run-clean").status == "ok"
+
+
+def test_a_spool_left_after_its_run_ended_is_removed_and_others_are_kept(
+    store: Store, state_url: str,
+) -> None:
+    """The controller died between marking its run ended and removing the spool."""
+    store.start_run("run-ended", playbook="p.yml")
+    store.start_run("run-going", playbook="p.yml")
+    store.finish_run("run-ended", exit_code=0)
+    assert store.journal_dir is not None
+    store.journal_dir.mkdir(parents=True, exist_ok=True)
+    ended, going, unknown = (spool_path(store.journal_dir, run_id)
+                             for run_id in ("run-ended", "run-going", "run-elsewhere"))
+    for path in (ended, going, unknown):
+        path.write_text("{}\n")
+    with open_store(state_url) as reopened:
+        assert reopened.get_run("run-ended").status == "ok"
+    assert not ended.exists()
+    assert going.exists() and unknown.exists()
+    going.unlink()
+    unknown.unlink()
