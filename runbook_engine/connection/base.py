@@ -79,10 +79,13 @@ class Connection(Protocol):
         """Open the session. Raises HostUnreachable with a message a person can act on."""
 
     def run(
-        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None
+        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None,
+        text: bool = False,
     ) -> CommandResult:
         """Run `command` with /bin/sh on the host. Raises HostUnreachable if the link dies,
-        TimeoutError if `timeout` seconds pass (the remote command is killed)."""
+        TimeoutError if `timeout` seconds pass (the remote command is killed). `text`: the
+        caller knows the output is short text without NUL bytes, so the connection may
+        hold it back and send it with the end of the reply."""
 
     def open_stream(self, command: str) -> Stream:
         """Start `command` with streamed stdin/stdout, for data larger than memory."""

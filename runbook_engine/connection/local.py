@@ -86,7 +86,8 @@ class LocalConnection:
         return None
 
     def run(
-        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None
+        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None,
+        text: bool = False,  # nothing to gain locally: pipes have no packets
     ) -> CommandResult:
         # Started and registered under one lock: the command may already be running
         # when Popen returns, and a close() in between must still find it.

@@ -18,6 +18,13 @@ so it cannot mix with the requests after it, whether or not the command reads it
 reply is the command's stdout then `TOKEN:SEQ:RC`, and its stderr then `TOKEN:SEQ`; the
 token is random per session, so no output ends a reply by accident.
 
+A command whose output is short text (the modules' own scripts: `TaskContext.run(...,
+text=True)`) can have it held back and printed with the stdout end marker, in one write:
+one SSH packet instead of two, one wake-up of paramiko's transport thread instead of two
+(at 50 hosts, ~6% of the controller's CPU when every command did so). Not for other
+commands: a command substitution drops NUL bytes and holds everything in the host's
+memory, and output no longer streams.
+
 The shell is its session's process-group leader (sshd calls setsid), so a command that
 times out is killed with its whole group, the shell included; the next command starts a
 new one. Commands that start background jobs (a lone `&`) keep the channel-per-command
@@ -80,11 +87,33 @@ def printf_format(data: bytes) -> str:
     return f"'{text}'"
 
 
-def request_line(command: str, stdin: bytes | None, token: str, seq: int) -> str:
+def request_line(
+    command: str, stdin: bytes | None, token: str, seq: int, *, text: bool = False
+) -> str:
+    if text:
+        return _text_request_line(command, stdin, token, seq)
     run = f"(eval {shlex.quote(command)})"
     run = f"printf {printf_format(stdin)} | {run}" if stdin else f"{run} </dev/null"
     return (
         f"{run}; printf '{token}:{seq}:%s\\n' \"$?\"; printf '{token}:{seq}\\n' >&2\n"
+    )
+
+
+def _text_request_line(command: str, stdin: bytes | None, token: str, seq: int) -> str:
+    """The request for a command whose output is short text (see `TEXT_REPLIES`): held in
+    a shell variable and printed with the end marker in one write.
+
+    The command substitution is the subshell `(eval ...)` would be. Its EXIT trap appends
+    `x` after everything the command printed, even when the command calls `exit`, so
+    trailing newlines survive (`${_rb_o%x}` removes just the `x`), and keeps the exit
+    status. The variables are unset before the next request, which never sees them.
+    """
+    run = f"eval {shlex.quote(command)}"
+    run = f"printf {printf_format(stdin)} | {run}" if stdin else f"{run} </dev/null"
+    return (
+        f"_rb_o=$(trap '_rb_r=$?; printf x; exit $_rb_r' EXIT; {run}); _rb_r=$?; "
+        f"printf '%s{token}:{seq}:%s\\n' \"${{_rb_o%x}}\" \"$_rb_r\"; "
+        f"printf '{token}:{seq}\\n' >&2; unset _rb_o _rb_r\n"
     )
 
 
@@ -240,8 +269,9 @@ class SessionShell:
     def pid(self) -> int | None:
         return self.pid_filter.pid
 
-    def request(self, command: str, stdin: bytes | None) -> Reply:
-        """Send one command; returns the Reply to fill with `collect`."""
+    def request(self, command: str, stdin: bytes | None, *, text: bool = False) -> Reply:
+        """Send one command; returns the Reply to fill with `collect`. `text`: the
+        command's output is short text, sent with the end marker (`request_line`)."""
         self._discard_stray_output()
         self._seq += 1
         reply = Reply(
@@ -249,7 +279,8 @@ class SessionShell:
             err_end=f"{self.token}:{self._seq}\n".encode(),
         )
         self._wakeup.expect(reply.out_end, reply.err_end)
-        send_data(self.channel, request_line(command, stdin, self.token, self._seq).encode())
+        line = request_line(command, stdin, self.token, self._seq, text=text)
+        send_data(self.channel, line.encode())
         return reply
 
     def collect(self, reply: Reply, deadline: float | None) -> None:

@@ -740,7 +740,8 @@ class SSHConnection:
 
     # -- commands --------------------------------------------------------------
     def run(
-        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None
+        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None,
+        text: bool = False,
     ) -> CommandResult:
         deadline = None if timeout is None else time.monotonic() + timeout
         if (
@@ -749,7 +750,7 @@ class SSHConnection:
             and self._shell_lock.acquire(blocking=False)
         ):
             try:
-                return self._run_in_shell(command, stdin, deadline, timeout)
+                return self._run_in_shell(command, stdin, deadline, timeout, text=text)
             finally:
                 self._shell_lock.release()
         try:
@@ -775,7 +776,8 @@ class SSHConnection:
             self._release(channel)
 
     def _run_in_shell(
-        self, command: str, stdin: bytes | None, deadline: float | None, timeout: float | None
+        self, command: str, stdin: bytes | None, deadline: float | None, timeout: float | None,
+        *, text: bool = False,
     ) -> CommandResult:
         """Run on the shared remote shell (the caller holds `_shell_lock`)."""
         for attempt in (1, 2):
@@ -783,7 +785,7 @@ class SSHConnection:
             if shell is None:
                 raise TimeoutError(f"{self.host}: command timed out after {timeout:g} s")
             try:
-                reply = shell.request(command, stdin)
+                reply = shell.request(command, stdin, text=text)
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 # Not delivered: the shell's channel was closed while idle (a server's
                 # ChannelTimeout, say). A new shell gets the command, once.

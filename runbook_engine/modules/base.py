@@ -133,14 +133,19 @@ class TaskContext:
         stdin: bytes | None = None,
         chdir: str | None = None,
         check: bool = False,
+        text: bool = False,
     ) -> CommandResult:
-        """Run a command on the host. A list is quoted word by word (the safe form)."""
+        """Run a command on the host. A list is quoted word by word (the safe form).
+
+        `text=True` for a module's own script whose output is a few lines of text (markers,
+        `stat` fields), never NUL bytes nor file contents: over SSH the output then
+        travels with the end of the reply, in one packet."""
         if not isinstance(command, str):
             command = shlex.join(str(c) for c in command)
         wrapped = self.wrap(command, chdir=chdir)
         if self.become is not None and self.become.password:
             stdin = self.become.password.encode() + b"\n" + (stdin or b"")
-        result = self.conn.run(wrapped, stdin=stdin, timeout=self.timeout)
+        result = self.conn.run(wrapped, stdin=stdin, timeout=self.timeout, text=text)
         if check and result.rc != 0:
             raise ModuleFailure(
                 f"command failed (rc={result.rc}): {result.stderr.strip() or result.stdout.strip()}"

@@ -59,7 +59,7 @@ def _look(ctx: TaskContext, args: Args, state: str) -> tuple[dict[str, Any] | No
             f"if (cd -- {here} 2>/dev/null && [ {path} -ef {src} ]); then echo Y; else echo N; fi\n"
             + script
         )
-    res = ctx.run(script)
+    res = ctx.run(script, text=True)  # Y/N and stat fields
     if res.rc != 0:
         raise ModuleFailure(f"cannot inspect {args.path}: {res.stderr.strip()}")
     out = res.stdout
@@ -131,7 +131,7 @@ def _act_at_once(ctx: TaskContext, args: Args, state: str) -> Result | None:
 
 
 def _act(ctx: TaskContext, args: Args, state: str, script: str) -> str:
-    res = ctx.run(script)
+    res = ctx.run(script, text=True)  # markers only
     if res.rc != 0:
         raise ModuleFailure(f"cannot make {args.path} a {state}: {res.stderr.strip()}")
     return res.stdout

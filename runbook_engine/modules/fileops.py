@@ -277,7 +277,7 @@ def stat(
     ctx: TaskContext, path: str, *, follow: bool = False, checksum: str | None = None
 ) -> dict[str, Any] | None:
     """Ansible-style stat of `path` (None if absent). `checksum`: 'sha1', 'sha256', ..."""
-    res = ctx.run(stat_script(path, follow=follow, checksum=checksum))
+    res = ctx.run(stat_script(path, follow=follow, checksum=checksum), text=True)
     if res.rc != 0:
         raise ModuleFailure(f"cannot stat {path}: {res.stderr.strip()}")
     return parse_stat(path, res.stdout)
@@ -330,7 +330,8 @@ def apply_attributes(
             return would_change_recursively(ctx, path, mode, owner, group)
         st = stat(ctx, path, follow=True)
         return st is not None and attributes_differ(st, mode, owner, group)
-    res = ctx.run("\n".join(attribute_commands(shlex.quote(path), mode, owner, group, recurse)))
+    res = ctx.run("\n".join(attribute_commands(shlex.quote(path), mode, owner, group, recurse)),
+                  text=True)
     if res.rc != 0:
         raise ModuleFailure(f"cannot set attributes of {path}: {res.stderr.strip()}")
     return ATTRS_CHANGED in res.stdout
@@ -496,7 +497,7 @@ def write_file(
         path, digest, mode=mode, owner=owner, group=group,
         backup=backup, validate=validate, force=force, parents=parents, follow=follow,
     )  # fmt: skip
-    res = ctx.run(script, stdin=data)
+    res = ctx.run(script, stdin=data, text=True)
     if _INVALID in res.stdout:
         raise ModuleFailure(f"failed to validate: {res.stderr.strip()}")
     if res.rc == 21:
@@ -555,7 +556,8 @@ def write_files(
                 validate=validate,
             )  # fmt: skip
             parts.append(f"echo {_NEXT_FILE}\n(\n{script}\n) || exit $?")
-        res = ctx.run("\n".join(parts), stdin=b"".join(data for _, data, _m in batch))
+        res = ctx.run("\n".join(parts), stdin=b"".join(data for _, data, _m in batch),
+                      text=True)
         outputs = res.stdout.split(f"{_NEXT_FILE}\n")[1:]
         if res.rc != 0:
             failed = batch[len(outputs) - 1][0] if outputs else batch[0][0]

@@ -48,9 +48,10 @@ class RecordingConnection:
     def connect(self) -> None:
         self.conn.connect()
 
-    def run(self, command: str, *, stdin: bytes | None = None, timeout: float | None = None):
+    def run(self, command: str, *, stdin: bytes | None = None, timeout: float | None = None,
+            text: bool = False):
         self.sent += command.encode() + b"\n" + (stdin or b"")
-        return self.conn.run(command, stdin=stdin, timeout=timeout)
+        return self.conn.run(command, stdin=stdin, timeout=timeout, text=text)
 
     def open_stream(self, command: str) -> Any:
         self.sent += command.encode() + b"\n"

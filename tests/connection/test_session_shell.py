@@ -255,3 +255,53 @@ def test_wakeup_wakes_for_a_stream_that_ends_or_much_unread_output() -> None:
     assert not wakeup._flag.is_set()
     wakeup.fed("out", b"x")
     assert wakeup._flag.is_set()
+
+
+@pytest.mark.parametrize("stdin", [None, b"line one\n%s \\ 'q'\n"])
+def test_a_text_reply_is_exact_whatever_the_command_does(
+    conn: SSHConnection, stdin: bytes | None
+) -> None:
+    """`text=True` holds the output back for one write with the end marker: trailing
+    newlines, an output ending in the held-back marker's own `x`, an `exit` in the middle
+    and stderr all come back as they would without it."""
+    scripts = [
+        "printf 'a\\n\\n\\n'",
+        "printf 'ends in x'",
+        "echo out; echo err >&2; exit 4; echo never",
+        "printf ''",
+        "cat; echo after-stdin",
+        "if true; then echo inside; exit 0; fi",
+    ]
+    for script in scripts:
+        plain = conn.run(script, stdin=stdin)
+        held = conn.run(script, stdin=stdin, text=True)
+        assert (held.rc, held.stdout_bytes, held.stderr_bytes) == (
+            plain.rc, plain.stdout_bytes, plain.stderr_bytes), script
+    assert conn.run("printf 'x'", text=True).stdout == "x"
+    # Nothing of the holding-back is left for the next command to see.
+    after = conn.run('echo "[${_rb_o-unset}][${_rb_r-unset}]"')
+    assert after.stdout == "[unset][unset]\n"
+
+
+def test_a_text_reply_comes_in_one_packet_with_its_end_marker(
+    conn: SSHConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn.run("true")  # the shell is up
+    assert conn._shell is not None
+    stdout_buffer = conn._shell.channel.in_buffer
+    packets: list[bytes] = []
+    real_feed = session_shell._WatchedPipe.feed
+
+    def counting_feed(self: session_shell._WatchedPipe, data: bytes) -> None:
+        if self is stdout_buffer:  # paramiko feeds it one SSH packet at a time
+            packets.append(bytes(data))
+        real_feed(self, data)
+
+    monkeypatch.setattr(session_shell._WatchedPipe, "feed", counting_feed)
+    # The marker is written after the command has exited: without text, two packets.
+    script = "echo result; sleep 0.2"
+    assert conn.run(script).stdout == "result\n"
+    assert len(packets) == 2
+    packets.clear()
+    assert conn.run(script, text=True).stdout == "result\n"
+    assert len(packets) == 1

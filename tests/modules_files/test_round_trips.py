@@ -28,10 +28,11 @@ class Counting:
         self.inner.connect()
 
     def run(
-        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None
+        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None,
+        text: bool = False,
     ) -> CommandResult:
         self.calls += 1
-        return self.inner.run(command, stdin=stdin, timeout=timeout)
+        return self.inner.run(command, stdin=stdin, timeout=timeout, text=text)
 
     def open_stream(self, command: str) -> Any:
         return self.inner.open_stream(command)

@@ -18,10 +18,11 @@ class RecordingConnection:
         self.real.connect()
 
     def run(
-        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None
+        self, command: str, *, stdin: bytes | None = None, timeout: float | None = None,
+        text: bool = False,
     ) -> CommandResult:
         self.commands.append(command)
-        return self.real.run(command, stdin=stdin, timeout=timeout)
+        return self.real.run(command, stdin=stdin, timeout=timeout, text=text)
 
     def open_stream(self, command: str) -> Any:
         self.commands.append(command)
