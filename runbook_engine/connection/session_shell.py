@@ -100,8 +100,8 @@ def request_line(
 
 
 def _text_request_line(command: str, stdin: bytes | None, token: str, seq: int) -> str:
-    """The request for a command whose output is short text (see `TEXT_REPLIES`): held in
-    a shell variable and printed with the end marker in one write.
+    """The request for a command whose output is short text (the module docstring says
+    which): held in a shell variable and printed with the end marker in one write.
 
     The command substitution is the subshell `(eval ...)` would be. Its EXIT trap appends
     `x` after everything the command printed, even when the command calls `exit`, so
@@ -249,8 +249,10 @@ class SessionShell:
         self.channel = channel
         self._wakeup = _Wakeup()
         for pipe, stream in ((channel.in_buffer, "out"), (channel.in_stderr_buffer, "err")):
-            pipe.__class__ = _WatchedPipe  # two methods more, no new state of paramiko's
+            # The watch before the class: paramiko's transport thread may feed the pipe at
+            # any moment (the shell's PID report), and a _WatchedPipe's feed calls it.
             pipe._watch = functools.partial(self._wakeup.fed, stream)
+            pipe.__class__ = _WatchedPipe  # two methods more, no new state of paramiko's
         self.pid_filter = pid_filter
         self.token = secrets.token_hex(12)  # ends each reply; random per session
         self._seq = 0

@@ -305,3 +305,26 @@ def test_a_text_reply_comes_in_one_packet_with_its_end_marker(
     packets.clear()
     assert conn.run(script, text=True).stdout == "result\n"
     assert len(packets) == 1
+
+
+def test_a_buffer_reports_what_it_is_fed_from_the_moment_it_is_watched() -> None:
+    """paramiko's transport thread may feed a buffer (the shell's PID report on stderr)
+    while `SessionShell` installs its watch. The watch must be in place before the buffer
+    becomes a `_WatchedPipe`, whose `feed` calls it: the other order lost a connection at
+    500 hosts (AttributeError in the transport thread)."""
+    ready_when_swapped: list[bool] = []
+
+    class RecordingPipe(session_shell.BufferedPipe):
+        def __setattr__(self, name: str, value: object) -> None:
+            if name == "__class__":
+                ready_when_swapped.append("_watch" in self.__dict__)
+            super().__setattr__(name, value)
+
+    class Channel:
+        in_buffer = RecordingPipe()
+        in_stderr_buffer = RecordingPipe()
+
+    shell = session_shell.SessionShell(Channel(), pid_filter=None)  # type: ignore[arg-type]
+    assert ready_when_swapped == [True, True]
+    Channel.in_stderr_buffer.feed(b"late")
+    assert shell.channel.in_stderr_buffer.read(4) == b"late"
