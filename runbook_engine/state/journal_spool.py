@@ -38,6 +38,9 @@ SPOOL_SUFFIX = ".journal"
 
 
 def spool_path(journal_dir: Path, run_id: str) -> Path:
+    """The run's spool file; a run id that would lead out of `journal_dir` is refused."""
+    if not run_id or run_id.startswith(".") or "/" in run_id or "\0" in run_id:
+        raise ValueError(f"run id {run_id!r} cannot name a journal file")
     return journal_dir / f"{run_id}{SPOOL_SUFFIX}"
 
 
@@ -85,16 +88,18 @@ class JournalWriter:
             data = data[os.write(self._fd, data):]
         with self._pending_lock:
             self._pending.append(entry)
-        if self._folder is None:
-            self._folder = threading.Thread(target=self._fold_every_interval,
-                                            name="journal-fold", daemon=True)
-            self._folder.start()
+            if self._folder is None:  # started by the first entry, once
+                self._folder = threading.Thread(target=self._fold_every_interval,
+                                                name="journal-fold", daemon=True)
+                self._folder.start()
 
     def finish(self) -> None:
         """Fold what is left and stop the folder; the spool file stays until `discard`."""
         self._stop.set()
-        if self._folder is not None:
-            self._folder.join()
+        with self._pending_lock:
+            folder = self._folder
+        if folder is not None:
+            folder.join()
         self._fold()
 
     def discard(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from runbook_engine.events import EventBus
 from runbook_engine.modules.base import Result
 from runbook_engine.output.journal import JournalSink
@@ -103,3 +105,10 @@ def test_a_spool_left_after_its_run_ended_is_removed_and_others_are_kept(
     assert going.exists() and unknown.exists()
     going.unlink()
     unknown.unlink()
+
+
+def test_a_run_id_that_would_leave_the_journal_directory_is_refused(tmp_path: Path) -> None:
+    for run_id in ("../escape", "a/b", ".hidden", ""):
+        with pytest.raises(ValueError, match="cannot name a journal file"):
+            spool_path(tmp_path, run_id)
+    assert spool_path(tmp_path, "20261127-071500-3fa9c1").parent == tmp_path
