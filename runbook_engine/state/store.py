@@ -12,8 +12,8 @@ import hashlib
 import json
 import os
 import secrets
+import sys
 import time
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,10 +143,6 @@ class Store:
         self.locks.stop_heartbeat()
         self.db.close()
 
-    def transaction(self) -> AbstractContextManager[Database]:
-        """Several writes committed together (the calls inside join it)."""
-        return self.db.transaction()
-
     def __enter__(self) -> Store:
         return self
 
@@ -232,13 +228,28 @@ class Store:
         for run_id in dead:
             spool = self._spool_of(run_id)
             if spool is not None:  # what the dead controller journaled but had not folded
-                self.apply_journal(run_id, read_spool(spool))
+                spool = self._fold_spool(run_id, spool)
             self.finish_run(run_id, exit_code=130, status="interrupted")
             self.locks.release(run_id)
             if spool is not None:
                 spool.unlink(missing_ok=True)
         self._remove_folded_spools()
         return dead
+
+    def _fold_spool(self, run_id: str, spool: Path) -> Path | None:
+        """Fold a dead run's spool; returns it for removal. One that cannot be folded must
+        not stop every later command from opening the store: it is kept aside, named in a
+        warning, and the run is still marked interrupted."""
+        try:
+            self.apply_journal(run_id, read_spool(spool))
+            return spool
+        except Exception as exc:
+            kept = spool.with_name(spool.name + ".unapplied")
+            spool.replace(kept)
+            print(f"warning: run {run_id}: its journal spool could not be folded into the "
+                  f"state store ({type(exc).__name__}: {exc}); its last steps may be missing "
+                  f"from the history. The spool is kept as {kept}", file=sys.stderr)
+            return None
 
     def _remove_folded_spools(self) -> None:
         """A controller that died after its run was marked ended, but before it removed
@@ -255,7 +266,10 @@ class Store:
     def _spool_of(self, run_id: str) -> Path | None:
         if self.journal_dir is None:
             return None
-        path = spool_path(self.journal_dir, run_id)
+        try:
+            path = spool_path(self.journal_dir, run_id)
+        except ValueError:  # a run id no journal writer could have used
+            return None
         return path if path.exists() else None
 
     def get_run(self, run_id: str) -> RunRecord:

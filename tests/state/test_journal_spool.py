@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -112,3 +113,25 @@ def test_a_run_id_that_would_leave_the_journal_directory_is_refused(tmp_path: Pa
         with pytest.raises(ValueError, match="cannot name a journal file"):
             spool_path(tmp_path, run_id)
     assert spool_path(tmp_path, "20261127-071500-3fa9c1").parent == tmp_path
+
+
+def test_a_dead_runs_spool_that_cannot_be_folded_does_not_stop_the_store_from_opening(
+    store: Store, state_url: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    store.start_run("run-dead", playbook="p.yml")
+    store.db.execute("UPDATE runs SET pid = ?, pid_start = NULL WHERE id = ?",
+                     (gone.pid, "run-dead"))
+    assert store.journal_dir is not None
+    store.journal_dir.mkdir(parents=True, exist_ok=True)
+    spool = spool_path(store.journal_dir, "run-dead")
+    spool.write_text('{"kind": "result"}\n')  # no row to name: cannot be applied
+    with open_store(state_url) as reopened:
+        assert reopened.recovered == ["run-dead"]
+        assert reopened.get_run("run-dead").status == "interrupted"
+    warning = capsys.readouterr().err
+    assert "run run-dead" in warning and "run-dead.journal.unapplied" in warning
+    kept = spool.with_name(spool.name + ".unapplied")
+    assert not spool.exists() and kept.read_text() == '{"kind": "result"}\n'
+    kept.unlink()
