@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import tools
+from bench import speed, tools
 from bench.fixtures import make_cert, make_targets, prepare
 from bench.verify import verify
 from tests.fixtures.sshd import HostPool
@@ -65,6 +65,7 @@ def main(argv: list[str]) -> int:
         for round_no in range(1, args.rounds + 1):
             for tree in trees:
                 prepare(targets, "runbook", cert)
+                probe = speed.probe_ms()
                 (cpu_before, switches_before), start = _children_usage(), time.perf_counter()
                 done = subprocess.run(inv.argv, env={**inv.env, "PYTHONPATH": tree},
                                       cwd=inv.cwd, capture_output=True, text=True)
@@ -78,7 +79,8 @@ def main(argv: list[str]) -> int:
                     return 1
                 runs[tree].append((wall, cpu))
                 print(f"round {round_no} {tree}: wall {wall:.2f} s, cpu {cpu:.3f} s, "
-                      f"{switches[tree][-1]} context switches", flush=True)
+                      f"{switches[tree][-1]} context switches, speed probe {probe:.1f} ms",
+                      flush=True)
         for tree in trees:
             walls = [w for w, _ in runs[tree]]
             cpus = [c for _, c in runs[tree]]

@@ -19,6 +19,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [r for r in runs if "failed" not in r]
     out: dict[str, Any] = {"runs": len(runs), "ok_runs": len(ok),
                            "failures": [r["failed"] for r in runs if "failed" in r]}
+    out["speed_probe_ms"] = median([r["speed_probe_ms"] for r in ok if "speed_probe_ms" in r])
     for phase in ("first", "rerun"):
         for key in ("wall", "cpu", "peak_rss_mb"):
             out[f"{phase}_{key}"] = median([r[phase][key] for r in ok if phase in r])
@@ -47,6 +48,10 @@ def table(n: int, summary: dict[str, dict[str, Any]]) -> str:
         )
         for f in s["failures"][:2]:
             lines.append(f"          FAILED: {f[:300]}")
+    probes = [s["speed_probe_ms"] for s in summary.values() if s.get("speed_probe_ms")]
+    if probes:
+        lines.append(f"machine speed probe (bench/speed.py, lower is faster): median "
+                     f"{statistics.median(probes):.1f} ms")
     return "\n".join(lines)
 
 

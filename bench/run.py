@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import measure, report, tools, venvs
+from bench import measure, report, speed, tools, venvs
 from bench.fixtures import TASKS, Target, make_cert, make_targets, prepare
 from bench.startup import startup_costs
 from bench.verify import verify
@@ -41,6 +41,7 @@ def one_run(tool: str, targets: list[Target], work: Path, cert: Path, keep: set[
     inv = tools.invocation(tool, work, targets, min(len(targets), MAX_PARALLEL))
     out: dict[str, Any] = {}
     out["loadavg_before"] = os.getloadavg()[0]
+    out["speed_probe_ms"] = speed.probe_ms()
     for phase in ("first", "rerun") if rerun else ("first",):
         m, _ = measure.run_measured(inv.argv, env=inv.env, cwd=inv.cwd,
                                     log=work / f"{phase}.log", keep=keep, timeout=timeout)

@@ -38,3 +38,14 @@ def test_workload_runs_and_verifies(sshd_pool: HostPool, tmp_path: Path) -> None
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert verify(targets, "floor", cert) == []
+
+
+def test_report_shows_the_machine_speed_each_result_was_measured_at() -> None:
+    from bench import report, speed
+
+    probe = speed.probe_ms()
+    assert 0 < probe < 5000
+    run = {"first": {"wall": 1.0, "cpu": 0.5, "peak_rss_mb": 50.0}, "speed_probe_ms": probe}
+    summary = report.summarize([run, {**run, "speed_probe_ms": probe + 2}])
+    assert summary["speed_probe_ms"] == probe + 1
+    assert f"median {probe + 1:.1f} ms" in report.table(2, {"runbook": summary})
