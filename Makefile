@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # runs serially.
 PYTEST_PARALLEL ?= -n 2 --dist loadfile
 
-.PHONY: venv demo test test-deps lint bench clean
+.PHONY: venv demo test test-deps test-min-deps lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,13 @@ test: test-deps venv
 	$(VENV)/bin/ruff check runbook_engine tests
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
+# The suite against the oldest versions pyproject.toml allows (scripts/min_deps.py), in a
+# venv of its own: run it after raising or lowering a floor.
+test-min-deps: test-deps
+	test -x .venv-min/bin/python || python3 -m venv .venv-min
+	.venv-min/bin/pip install -q -e '.[test]' $$(python3 scripts/min_deps.py)
+	.venv-min/bin/pytest -q -p no:cacheprovider $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+
 lint: venv
 	$(VENV)/bin/ruff check runbook_engine tests bench
 
@@ -36,4 +43,4 @@ bench: venv test-deps
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-min build *.egg-info .pytest_cache
