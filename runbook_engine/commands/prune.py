@@ -24,7 +24,7 @@ def main(args: argparse.Namespace) -> int:
 
     from runbook_engine.state import open_store
     from runbook_engine.state.render import parse_time, when
-    from runbook_engine.state.retention import compact, prune
+    from runbook_engine.state.retention import compact, describe, prune
 
     before = parse_time(args.older_than)
     with open_store() as store:
@@ -37,13 +37,8 @@ def main(args: argparse.Namespace) -> int:
             "kept_resumed": result.kept_resumed, "vacuumed": compacted,
         }, indent=2))
         return 0
-    verb = "would remove" if args.dry_run else "removed"
-    print(f"{verb} {len(result.removed)} run(s) started before {when(before)} UTC, "
-          f"with {result.task_results} task result(s)")
-    kept = len(result.kept_newest) + len(result.kept_resumed)
-    if kept:
-        print(f"kept {kept} older run(s): {len(result.kept_newest)} the newest of their "
-              f"playbook or schedule, {len(result.kept_resumed)} resumed by a run kept")
+    for line in describe(result, when(before), dry_run=args.dry_run):
+        print(line)
     if compacted:
         print("the state file was compacted")
     return 0

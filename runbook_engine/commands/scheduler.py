@@ -27,14 +27,15 @@ def main(args: argparse.Namespace) -> int:
     import signal
     import sys
     import threading
+    from datetime import timedelta
 
     from runbook_engine.errors import InputError
-    from runbook_engine.scheduler.config import load_schedules
+    from runbook_engine.scheduler.config import load_schedules_file
     from runbook_engine.scheduler.fire_log import FireLog, default_state_dir, exclusive
     from runbook_engine.scheduler.oneshot import choose_runs, start_and_wait
     from runbook_engine.scheduler.service import Scheduler
 
-    entries = load_schedules(args.schedules)
+    schedules = load_schedules_file(args.schedules)
     state_dir = args.state_dir or default_state_dir()
 
     def say(message: str) -> None:
@@ -53,8 +54,11 @@ def main(args: argparse.Namespace) -> int:
         if not alone:
             raise InputError(f"another scheduler is running on {state_dir}",
                              hint="stop it first, or use another --state-dir")
-        scheduler = Scheduler(entries, FireLog(state_dir / "scheduler-fires.json"),
-                              state_dir / "scheduler-logs", say=say)
+        retention = schedules.history_retention
+        scheduler = Scheduler(
+            schedules.schedules, FireLog(state_dir / "scheduler-fires.json"),
+            state_dir / "scheduler-logs", say=say,
+            history_retention=timedelta(seconds=retention) if retention else None)
         if not args.once:
             scheduler.serve(stop, args.stop_timeout)
             return 0

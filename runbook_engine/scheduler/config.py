@@ -2,6 +2,7 @@
 
 ```yaml
 timezone: Europe/Paris          # default for every entry (UTC when unset)
+history_retention: 90d          # once a day, prune runs older than this (unset: keep all)
 schedules:
   - name: nightly-backup
     playbook: playbooks/backup.yml
@@ -110,10 +111,29 @@ class SchedulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     timezone: str | None = None
+    # seconds; written as a span (`90d`, `12w`): `runbook prune --older-than` once a day
+    history_retention: float | None = None
     schedules: list[ScheduleEntry] = Field(default_factory=list)
+
+    @field_validator("history_retention", mode="before")
+    @classmethod
+    def _span(cls, value: Any) -> float | None:
+        from runbook_engine.state.render import parse_span
+
+        if value is None:
+            return None
+        seconds = parse_span(str(value))
+        if seconds is None or seconds <= 0:
+            raise ValueError(f"{value!r} is not a span: write it like 90d, 12w or 36h")
+        return seconds
 
 
 def load_schedules(path: str | Path) -> list[ScheduleEntry]:
+    """The file's schedules (see `load_schedules_file`)."""
+    return load_schedules_file(path).schedules
+
+
+def load_schedules_file(path: str | Path) -> SchedulesFile:
     """Read and validate the whole file; InputError (exit 2) names the entry and field."""
     path = Path(path)
     try:
@@ -145,7 +165,7 @@ def load_schedules(path: str | Path) -> list[ScheduleEntry]:
     if duplicates:
         raise InputError(f"duplicate schedule names: {', '.join(duplicates)}",
                          Position(str(path)))
-    return resolved
+    return parsed.model_copy(update={"schedules": resolved})
 
 
 def _resolve_paths(entry: ScheduleEntry, base: Path) -> ScheduleEntry:

@@ -44,6 +44,7 @@ def choose_runs(scheduler: Scheduler, window: float) -> None:
     from runbook_engine.scheduler.journal_view import running_run_ids
     from runbook_engine.state.store import open_store
 
+    scheduler.prune_if_due()
     due = fire_due(scheduler, window)
     if not due:
         scheduler.say("nothing is due")

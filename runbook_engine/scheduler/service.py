@@ -18,13 +18,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runbook_engine.scheduler.config import ScheduleEntry
 from runbook_engine.scheduler.fire_log import FireLog
 from runbook_engine.scheduler.launch import ChildRun, RunSpec, start_run
 
+if TYPE_CHECKING:
+    from runbook_engine.state.retention import PruneResult
+
 MAX_TICK = 0.5  # seconds between looks at the children when no fire is nearer
 MISSED_COUNT_CAP = 1000
+PRUNE_EVERY = timedelta(days=1)
+PRUNE_KEY = "(history retention)"  # its last time, in the fire log beside the schedules'
 
 
 def utc_now() -> datetime:
@@ -68,7 +74,12 @@ class Scheduler:
         say: Callable[[str], None] = print,
         new_run_id: Callable[[], str] | None = None,
         kill_grace: float = 30.0,
+        history_retention: timedelta | None = None,
+        prune_history: Callable[[float], PruneResult] | None = None,
     ) -> None:
+        """With `history_retention`, runs older than it leave the state store once a day
+        (`prune_history(before_epoch)`, by default `state.retention.prune`), and their
+        logs leave `log_dir`."""
         from runbook_engine.state.store import new_run_id as default_run_id
 
         self.fire_log = fire_log
@@ -78,6 +89,8 @@ class Scheduler:
         self.say = say
         self.new_run_id = new_run_id or default_run_id
         self.kill_grace = kill_grace
+        self.history_retention = history_retention
+        self.prune_history = prune_history or _prune_state_store
         now = clock()
         self.states = [EntryState(e, e.next_fire(now)) for e in entries if e.enabled]
         self.finished: list[tuple[str, str, int]] = []  # (schedule, run id, exit code)
@@ -121,7 +134,34 @@ class Scheduler:
             return MAX_TICK
         return max(0.01, min(MAX_TICK, (min(moments) - now).total_seconds()))
 
+    def prune_if_due(self) -> None:
+        """Prune the history if a day has passed since the last time (kept in the fire
+        log, so a one-shot scheduler called every minute prunes once a day too). A
+        failure is said and tried again the next day; it never stops the schedules."""
+        if self.history_retention is None:
+            return
+        now = self.clock()
+        last = self.fire_log.last_fire(PRUNE_KEY)
+        if last is not None and now - last < PRUNE_EVERY:
+            return
+        self.fire_log.record(PRUNE_KEY, now)
+        from runbook_engine.state.render import when
+        from runbook_engine.state.retention import describe
+
+        before = (now - self.history_retention).timestamp()
+        try:
+            result = self.prune_history(before)
+        except Exception as exc:
+            self.say(f"history retention: pruning the state store failed: {exc}")
+            return
+        for run_id in result.removed:
+            for suffix in (".jsonl", ".err"):
+                (self.log_dir / f"{run_id}{suffix}").unlink(missing_ok=True)
+        for line in describe(result, when(before)):
+            self.say(f"history retention: {line}")
+
     def tick(self, *, fire: bool = True) -> None:
+        self.prune_if_due()
         now = self.clock()
         for state in self.states:
             self._reap(state)
@@ -230,3 +270,11 @@ class Scheduler:
                     self._reap(state)
                 return
             time.sleep(0.1)
+
+
+def _prune_state_store(before: float) -> PruneResult:
+    from runbook_engine.state import open_store
+    from runbook_engine.state.retention import prune
+
+    with open_store() as store:
+        return prune(store, before)

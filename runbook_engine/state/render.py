@@ -31,11 +31,17 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def parse_span(text: str) -> float | None:
+    """Seconds in `30m`, `2h`, `90d`, `12w`; None if `text` is not such a span."""
+    match = _RELATIVE.match(text.strip())
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
+
+
 def parse_time(text: str) -> float:
     """`2026-11-26`, `2026-11-26T07:30` (UTC unless an offset is given), or `2h` ago."""
-    match = _RELATIVE.match(text.strip())
-    if match:
-        return time.time() - float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    span = parse_span(text)
+    if span is not None:
+        return time.time() - span
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -79,6 +79,19 @@ def prune(store: Store, before: float, *, dry_run: bool = False) -> PruneResult:
     return result
 
 
+def describe(result: PruneResult, before: str, *, dry_run: bool = False) -> list[str]:
+    """What `prune` did, for a person: the removed runs, then those kept and why."""
+    verb = "would remove" if dry_run else "removed"
+    lines = [f"{verb} {len(result.removed)} run(s) started before {before} UTC, "
+             f"with {result.task_results} task result(s)"]
+    kept = len(result.kept_newest) + len(result.kept_resumed)
+    if kept:
+        lines.append(f"kept {kept} older run(s): {len(result.kept_newest)} the newest of "
+                     f"their playbook or schedule, {len(result.kept_resumed)} resumed by a "
+                     "run kept")
+    return lines
+
+
 def compact(store: Store) -> bool:
     """Give freed pages back to the file system. SQLite keeps them in the file for reuse;
     VACUUM rewrites it (waiting, within the busy timeout, for writers to finish).
