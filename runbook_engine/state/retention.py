@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from runbook_engine.state.journal_spool import spool_path
 
 if TYPE_CHECKING:
+    from runbook_engine.state.db import Database
     from runbook_engine.state.store import Store
 
 # Tables whose rows belong to one run, children before the run itself.
@@ -38,8 +39,23 @@ class PruneResult:
 
 def prune(store: Store, before: float, *, dry_run: bool = False) -> PruneResult:
     """Remove the runs that started before `before` (epoch seconds), except those kept
-    (module docstring). With `dry_run`, only say what would go."""
+    (module docstring). With `dry_run`, only say what would go. The choice and the removal
+    are one transaction, so a run that starts meanwhile is seen or waits."""
     db = store.db
+    if dry_run:
+        return _choose(db, before)
+    with db.transaction():
+        result = _choose(db, before)
+        for chunk in _chunks(result.removed):
+            marks = ", ".join("?" * len(chunk))
+            for table in _RUN_TABLES:
+                column = "id" if table == "runs" else "run_id"
+                db.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
+    _remove_kept_aside_spools(store, result.removed)
+    return result
+
+
+def _choose(db: Database, before: float) -> PruneResult:
     runs = db.query("SELECT id, playbook, trigger_source, started_at, status, resumed_from"
                     " FROM runs ORDER BY started_at, id")
     locked = {r["run_id"] for r in db.query("SELECT DISTINCT run_id FROM host_locks")}
@@ -67,15 +83,6 @@ def prune(store: Store, before: float, *, dry_run: bool = False) -> PruneResult:
         rows = db.query(f"SELECT COUNT(*) AS n FROM task_results WHERE run_id IN ({marks})",
                         chunk)
         result.task_results += int(rows[0]["n"])
-    if dry_run or not result.removed:
-        return result
-    with db.transaction():
-        for chunk in _chunks(result.removed):
-            marks = ", ".join("?" * len(chunk))
-            for table in _RUN_TABLES:
-                column = "id" if table == "runs" else "run_id"
-                db.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
-    _remove_kept_aside_spools(store, result.removed)
     return result
 
 
@@ -103,13 +110,13 @@ def compact(store: Store) -> bool:
 
 
 def _newest_of_each_kind(runs: Iterable[dict[str, object]]) -> set[str]:
-    """The newest run of each playbook and of each trigger (a schedule's name is its
-    trigger). `runs` come oldest first, so the last one seen of a kind is its newest."""
+    """The newest run of each playbook and of each schedule (its runs' trigger is
+    `schedule:<name>`). `runs` come oldest first: the last one seen of a kind is its newest."""
     newest: dict[tuple[str, object], str] = {}
     for r in runs:
         newest[("playbook", r["playbook"])] = str(r["id"])
-        if r["trigger_source"]:
-            newest[("trigger", r["trigger_source"])] = str(r["id"])
+        if str(r["trigger_source"] or "").startswith("schedule:"):
+            newest[("schedule", r["trigger_source"])] = str(r["id"])
     return set(newest.values())
 
 

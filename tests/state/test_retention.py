@@ -86,6 +86,15 @@ def test_what_is_still_read_stays(store: Store) -> None:
     assert store.resume_chain("patch-c") == ["patch-a", "patch-b", "patch-c"]
 
 
+def test_runs_by_hand_are_not_kept_as_a_schedule_would_be(store: Store) -> None:
+    # the only runs by hand (trigger `cli`) are old; the playbook's newest run is scheduled
+    record(store, "by-hand-1", "playbooks/health.yml", 90)
+    record(store, "by-hand-2", "playbooks/health.yml", 80)
+    record(store, "scheduled", "playbooks/health.yml", 1, trigger="schedule:health")
+    result = prune(store, time.time() - 30 * DAY)
+    assert (result.removed, result.kept_newest) == (["by-hand-1", "by-hand-2"], [])
+
+
 def test_a_dry_run_removes_nothing(store: Store) -> None:
     record(store, "old", "playbooks/health.yml", 90)
     record(store, "new", "playbooks/health.yml", 1)
