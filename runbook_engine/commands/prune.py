@@ -32,7 +32,8 @@ def main(args: argparse.Namespace) -> int:
         compacted = args.vacuum and not args.dry_run and compact(store)
     if args.format == "json":
         print(json.dumps({
-            "before": when(before), "dry_run": args.dry_run, "removed": result.removed,
+            # epoch seconds, as `history --format json` gives started_at
+            "before": before, "dry_run": args.dry_run, "removed": result.removed,
             "task_results": result.task_results, "kept_newest": result.kept_newest,
             "kept_resumed": result.kept_resumed, "vacuumed": compacted,
         }, indent=2))

@@ -44,6 +44,11 @@ def spool_path(journal_dir: Path, run_id: str) -> Path:
     return journal_dir / f"{run_id}{SPOOL_SUFFIX}"
 
 
+def kept_aside_path(spool: Path) -> Path:
+    """Where a spool that could not be folded is kept for a person to look at."""
+    return spool.with_name(spool.name + ".unapplied")
+
+
 def read_spool(path: Path) -> list[dict[str, Any]]:
     """The entries of a spool file, up to a last line the crash left half written."""
     entries: list[dict[str, Any]] = []

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from runbook_engine.state.journal_spool import spool_path
+from runbook_engine.state.journal_spool import kept_aside_path, spool_path
 
 if TYPE_CHECKING:
     from runbook_engine.state.db import Database
@@ -130,7 +130,7 @@ def _remove_kept_aside_spools(store: Store, run_ids: list[str]) -> None:
             spool = spool_path(store.journal_dir, run_id)
         except ValueError:  # a run id no journal writer could have used
             continue
-        spool.with_name(spool.name + ".unapplied").unlink(missing_ok=True)
+        kept_aside_path(spool).unlink(missing_ok=True)
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:

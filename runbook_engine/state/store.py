@@ -22,7 +22,12 @@ from typing import Any
 from runbook_engine.errors import InputError
 from runbook_engine.state.approvals import Approvals, Decision
 from runbook_engine.state.db import Database, PostgresDatabase, SqliteDatabase
-from runbook_engine.state.journal_spool import SPOOL_SUFFIX, read_spool, spool_path
+from runbook_engine.state.journal_spool import (
+    SPOOL_SUFFIX,
+    kept_aside_path,
+    read_spool,
+    spool_path,
+)
 from runbook_engine.state.locks import HostLocks
 from runbook_engine.state.process import current_process, current_user, is_dead
 from runbook_engine.state.schema import migrate
@@ -244,7 +249,7 @@ class Store:
             self.apply_journal(run_id, read_spool(spool))
             return spool
         except Exception as exc:
-            kept = spool.with_name(spool.name + ".unapplied")
+            kept = kept_aside_path(spool)
             spool.replace(kept)
             print(f"warning: run {run_id}: its journal spool could not be folded into the "
                   f"state store ({type(exc).__name__}: {exc}); its last steps may be missing "

@@ -14,7 +14,7 @@ from runbook_engine.scheduler.service import Scheduler
 from runbook_engine.state import open_store
 from runbook_engine.state.retention import PruneResult
 from tests.scheduler.helpers import runbook, runs
-from tests.state.test_retention import record
+from tests.state.journal_helpers import record_aged_run as record
 
 
 def _old_runs(state: Path, *run_ids: str) -> None:

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from runbook_engine.events import EventBus
 from runbook_engine.modules.base import Result
+from runbook_engine.output.journal import JournalSink
+from runbook_engine.state import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DAY = 86400.0
+
+
+def runbook(state_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`runbook ARGV` as a user runs it, on the store at `state_url`."""
+    env = {**os.environ, "RUNBOOK_STATE_URL": state_url}
+    return subprocess.run([sys.executable, "-m", "runbook_engine", *argv], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
 def start(bus: EventBus, run_id: str, **extra: Any) -> None:
@@ -52,3 +66,19 @@ def on_host(
 
 def end(bus: EventBus, exit_code: int) -> None:
     bus.emit("run_end", stats={}, exit_code=exit_code, duration=1.5)
+
+
+def record_aged_run(store: Store, run_id: str, playbook: str, age_days: float, *,
+                    exit_code: int = 0, **run_start: str) -> None:
+    """A finished run of two hosts with a registered result, started `age_days` ago.
+    `run_start`: more of the run's start (`trigger`, `resumed_from`)."""
+    bus = EventBus([JournalSink(store)])
+    start(bus, run_id, playbook=playbook, **run_start)
+    play(bus, ["web1", "web2"])
+    task(bus, "t1", "check app", ["web1", "web2"])
+    for host in ("web1", "web2"):
+        on_host(bus, "t1", "check app", host, Result(rc=0, stdout=f"ok on {host}"),
+                registered="check")
+    end(bus, exit_code)
+    store.db.execute("UPDATE runs SET started_at = ?, ended_at = ? WHERE id = ?",
+                     (time.time() - age_days * DAY, time.time() - age_days * DAY + 5, run_id))

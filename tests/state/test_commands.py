@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 
 from runbook_engine.events import EventBus
@@ -14,13 +11,7 @@ from runbook_engine.output.journal import JournalSink
 from runbook_engine.state import Decision, Store
 from runbook_engine.state.process import current_user
 from tests.state import journal_helpers as ev
-from tests.state.journal_helpers import REPO_ROOT
-
-
-def runbook(state_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RUNBOOK_STATE_URL": state_url}
-    return subprocess.run([sys.executable, "-m", "runbook_engine", *argv], cwd=REPO_ROOT,
-                          env=env, capture_output=True, text=True, timeout=60, check=False)
+from tests.state.journal_helpers import runbook
 
 
 def record(store: Store, run_id: str, playbook: str, fail_on: str | None = None) -> None:

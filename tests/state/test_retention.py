@@ -13,24 +13,8 @@ from runbook_engine.output.journal import JournalSink
 from runbook_engine.state import Store, open_store
 from runbook_engine.state.retention import prune
 from tests.state import journal_helpers as ev
-from tests.state.test_commands import runbook
-
-DAY = 86400.0
-
-
-def record(store: Store, run_id: str, playbook: str, age_days: float, *,
-           exit_code: int = 0, **start: str) -> None:
-    """A finished run of two hosts with a registered result, started `age_days` ago."""
-    bus = EventBus([JournalSink(store)])
-    ev.start(bus, run_id, playbook=playbook, **start)
-    ev.play(bus, ["web1", "web2"])
-    ev.task(bus, "t1", "check app", ["web1", "web2"])
-    for host in ("web1", "web2"):
-        ev.on_host(bus, "t1", "check app", host, Result(rc=0, stdout=f"ok on {host}"),
-                   registered="check")
-    ev.end(bus, exit_code)
-    store.db.execute("UPDATE runs SET started_at = ?, ended_at = ? WHERE id = ?",
-                     (time.time() - age_days * DAY, time.time() - age_days * DAY + 5, run_id))
+from tests.state.journal_helpers import DAY, runbook
+from tests.state.journal_helpers import record_aged_run as record
 
 
 def rows_of(store: Store, run_id: str) -> dict[str, int]:
